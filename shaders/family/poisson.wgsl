@@ -1,0 +1,4 @@
+// Poisson family: k(x, θ) = x·ln λ, with c0 = ln λ. Lanes are four grid points.
+fn k4(x: f32, c0: vec4<f32>) -> vec4<f32> {
+    return c0 * x;
+}

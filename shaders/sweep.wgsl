@@ -1,0 +1,66 @@
+// Grid-sweep kernel: Σᵢ k(xᵢ, θ) over one chunk of samples for one block of grid points.
+//
+// The host (src/gpu/kernel.rs) fills the {{…}} slots: the family's `k4` (shaders/family/*.wgsl),
+// the number of vec4 accumulators per invocation (4 grid points each), the workgroup size, and
+// the unrolled per-sample statements. Nothing here loops over grid points: the only loop runs
+// over the chunk's samples, chunk_len / 4 iterations, far below llvmpipe's silent cap of 65,535
+// loop iterations per invocation.
+//
+// Invocation `inv` handles grid block `inv % n_blocks` and sample chunk `inv / n_blocks`, and
+// writes one f32 partial sum per grid point: partials[(chunk · n_blocks + block) · A + a] holds
+// grid points 4a … 4a + 3 of the block. The host adds the partials over chunks in f64, in chunk
+// order, so results do not depend on scheduling.
+
+struct Params {
+    // Samples in this batch.
+    n_samples: u32,
+    // Grid blocks in this grid batch.
+    n_blocks: u32,
+    // Sample chunks in this batch.
+    n_chunks: u32,
+    // Samples per chunk (a multiple of 4).
+    chunk_len: u32,
+    // Workgroups along x of the dispatch (the dispatch is 2-D to stay under the per-dimension cap).
+    groups_x: u32,
+    pad0: u32,
+    pad1: u32,
+    pad2: u32,
+}
+
+@group(0) @binding(0) var<uniform> params: Params;
+// Sample features, {{FEATURES}} f32 per sample, packed into vec4s.
+@group(0) @binding(1) var<storage, read> samples: array<vec4<f32>>;
+// Kernel constants: consts[(block · A + a) · NC + j] is constant j of grid points 4a … 4a + 3.
+@group(0) @binding(2) var<storage, read> consts: array<vec4<f32>>;
+@group(0) @binding(3) var<storage, read_write> partials: array<vec4<f32>>;
+{{OUTSIDE_BINDING}}
+
+{{FAMILY}}
+
+@compute @workgroup_size({{WORKGROUP_SIZE}})
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+    let inv = (wid.y * params.groups_x + wid.x) * {{WORKGROUP_SIZE}}u + lid;
+    if (inv >= params.n_blocks * params.n_chunks) {
+        return;
+    }
+    let block = inv % params.n_blocks;
+    let chunk = inv / params.n_blocks;
+    let start = chunk * params.chunk_len;
+    let end = min(start + params.chunk_len, params.n_samples);
+    // Samples [start, full) fill whole vec4s; [full, end) is the ragged tail.
+    let full = start + ((end - start) / {{SAMPLES_PER_VEC4}}u) * {{SAMPLES_PER_VEC4}}u;
+    let cbase = block * {{CONSTS_PER_BLOCK}}u;
+{{LOAD_CONSTS}}
+{{INIT}}
+    for (var q = start / {{SAMPLES_PER_VEC4}}u; q < full / {{SAMPLES_PER_VEC4}}u; q = q + 1u) {
+        let x = samples[q];
+{{BODY_FULL}}
+    }
+    let rest = end - full;
+    if (rest > 0u) {
+        let x = samples[full / {{SAMPLES_PER_VEC4}}u];
+{{BODY_TAIL}}
+    }
+    let obase = (chunk * params.n_blocks + block) * {{ACCUMULATORS}}u;
+{{STORE}}
+}

@@ -1,0 +1,118 @@
+//! Options that describe a job (family, data, grid, backend), and turning them into one.
+
+use clap::Args;
+use klgrid::data;
+use klgrid::family::{lookup, Family};
+use klgrid::grid::{AxisSpec, Grid};
+use klgrid::sample_spec::{SampleSpec, DEFAULT_SEED};
+use klgrid::sweep::Backend;
+use klgrid::{Error, Result};
+use std::path::PathBuf;
+use std::time::Instant;
+
+#[derive(Debug, Args)]
+pub struct JobArgs {
+    /// Model family to sweep (see `klgrid families`)
+    #[arg(long, value_name = "NAME")]
+    pub family: String,
+
+    /// Data file: text, one number per line (blank lines and # comments allowed)
+    #[arg(
+        long,
+        value_name = "PATH",
+        conflicts_with = "sample",
+        required_unless_present = "sample"
+    )]
+    pub data: Option<PathBuf>,
+
+    /// Draw synthetic data instead: a distribution such as 'normal(mu=1.5, sigma=2)'
+    #[arg(long, value_name = "SPEC", requires = "n")]
+    pub sample: Option<String>,
+
+    /// Number of samples to draw with --sample
+    #[arg(short = 'n', value_name = "N")]
+    pub n: Option<u64>,
+
+    /// Seed for --sample [default: 42]
+    #[arg(long, value_name = "S")]
+    pub seed: Option<u64>,
+
+    /// Grid axis, once per parameter: NAME=START:STOP:COUNT, NAME=log:START:STOP:COUNT,
+    /// NAME=V1,V2,... or NAME=V. The grid is the product, last axis fastest
+    #[arg(long = "grid", value_name = "SPEC", required = true)]
+    pub grid: Vec<String>,
+
+    /// Evaluation path
+    #[arg(long, value_name = "BACKEND", default_value = "auto",
+          value_parser = ["auto", "gpu", "cpu-ref", "both"])]
+    pub backend: String,
+
+    /// Use the adapter whose name contains this text (see `klgrid adapters`)
+    #[arg(long, value_name = "SUBSTRING")]
+    pub adapter: Option<String>,
+}
+
+/// A job ready to run: family, grid and data.
+pub struct Job {
+    pub family: &'static dyn Family,
+    pub grid: Grid,
+    pub data: Vec<f64>,
+    pub data_source: String,
+    pub data_seconds: f64,
+    pub backend: Backend,
+    pub adapter: Option<String>,
+}
+
+impl JobArgs {
+    /// Validates the options and reads or draws the data.
+    pub fn build(&self) -> Result<Job> {
+        let family = lookup(&self.family)?;
+        let specs = self
+            .grid
+            .iter()
+            .map(|s| AxisSpec::parse(s))
+            .collect::<Result<Vec<_>>>()?;
+        let grid = Grid::new(family, specs)?;
+        let backend: Backend = self.backend.parse()?;
+        let t0 = Instant::now();
+        let (data, data_source) = match (&self.data, &self.sample) {
+            (Some(path), _) => (
+                data::read_text(path, family.integer_data())?,
+                path.display().to_string(),
+            ),
+            (None, Some(spec)) => {
+                let spec = SampleSpec::parse(spec)?;
+                let n = self.n.ok_or_else(|| Error::input("--sample needs -n N"))?;
+                if n == 0 {
+                    return Err(Error::input("-n must be at least 1"));
+                }
+                let n = usize::try_from(n).map_err(|_| Error::input("-n is too large"))?;
+                let seed = self.seed.unwrap_or(DEFAULT_SEED);
+                let xs = spec.draw(n, seed)?;
+                if family.integer_data() {
+                    if let Some((i, x)) = xs.iter().enumerate().find(|(_, x)| x.fract() != 0.0) {
+                        return Err(Error::input(format!(
+                            "sample #{} = {x} from {spec} is not an integer, but {} is a discrete family",
+                            i + 1,
+                            family.name()
+                        )));
+                    }
+                }
+                (xs, format!("{spec}, seed {seed}"))
+            }
+            (None, None) => return Err(Error::input("give --data PATH or --sample SPEC -n N")),
+        };
+        if self.seed.is_some() && self.sample.is_none() {
+            return Err(Error::input("--seed only applies to --sample"));
+        }
+        Ok(Job {
+            family,
+            grid,
+            data,
+            data_source,
+            data_seconds: t0.elapsed().as_secs_f64(),
+            backend,
+            adapter: self.adapter.clone(),
+        })
+    }
+}

@@ -1,0 +1,89 @@
+//! `klgrid sweep`.
+
+use super::exit;
+use super::job::JobArgs;
+use clap::Args;
+use klgrid::report::{self, Format, Report};
+use klgrid::sweep::{self, SweepJob};
+use klgrid::{Error, Result};
+use std::io::Write;
+use std::path::PathBuf;
+
+#[derive(Debug, Args)]
+pub struct SweepArgs {
+    #[command(flatten)]
+    pub job: JobArgs,
+
+    /// Output format
+    #[arg(long, value_name = "FORMAT", default_value = "table",
+          value_parser = ["table", "csv", "json"])]
+    pub format: String,
+
+    /// Write the output to this file instead of stdout
+    #[arg(long, value_name = "PATH")]
+    pub out: Option<PathBuf>,
+}
+
+/// Runs the sweep and writes the report; returns the exit code.
+pub fn run(args: &SweepArgs) -> Result<i32> {
+    let format: Format = args.format.parse()?;
+    let job = args.job.build()?;
+    let sj = SweepJob {
+        family: job.family,
+        grid: job.grid,
+        data: &job.data,
+        backend: job.backend,
+        adapter: job.adapter.clone(),
+    };
+    let outcome = sweep::run(&sj, &mut |msg| eprintln!("klgrid: {msg}"))?;
+    let mle_mean_loglik = outcome.mle.as_ref().and_then(|m| {
+        let (s, outside) = job.family.ln_pdf_sum(&job.data, m);
+        (outside == 0).then(|| s / job.data.len() as f64)
+    });
+    let rep = Report {
+        family: job.family,
+        grid: &sj.grid,
+        outcome: &outcome,
+        data_source: job.data_source.clone(),
+        data_seconds: job.data_seconds,
+        mle_mean_loglik,
+    };
+    write_output(args.out.as_deref(), |w| report::write(&rep, format, w))?;
+    if let Some(a) = &outcome.agreement {
+        if !a.within_tolerance {
+            eprintln!(
+                "klgrid: gpu and cpu-ref disagree: max relative difference {:.3e} (tolerance {:.0e}), argmax {}, {} support mismatches",
+                a.max_rel_diff,
+                a.tolerance,
+                if a.argmax_agrees { "agrees" } else { "differs" },
+                a.support_mismatches
+            );
+            return Ok(exit::DISAGREE);
+        }
+    }
+    Ok(0)
+}
+
+/// Writes through `f` to `path`, or to stdout; a closed stdout pipe is not an error.
+pub fn write_output(
+    path: Option<&std::path::Path>,
+    f: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
+) -> Result<()> {
+    let res = match path {
+        Some(p) => {
+            let file = std::fs::File::create(p)
+                .map_err(|e| Error::Output(format!("{}: {e}", p.display())))?;
+            let mut w = std::io::BufWriter::new(file);
+            f(&mut w).and_then(|_| w.flush())
+        }
+        None => {
+            let stdout = std::io::stdout();
+            let mut w = std::io::BufWriter::new(stdout.lock());
+            f(&mut w).and_then(|_| w.flush())
+        }
+    };
+    match res {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        r => r.map_err(|e| Error::Output(e.to_string())),
+    }
+}

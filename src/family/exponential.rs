@@ -1,0 +1,83 @@
+//! Exponential distribution with rate λ.
+//!
+//! log Q(x | λ) = ln λ − λx for x ≥ 0, −∞ otherwise.
+//!
+//! Split: a(θ) = ln λ, b(x) = 0, k(x, θ) = −λx.
+
+use super::{Domain, Family, ParamSpec};
+use crate::error::{Error, Result};
+use rand::rngs::StdRng;
+use rand_distr::Distribution;
+
+/// The exponential family `exponential(rate)`.
+pub struct Exponential;
+
+const PARAMS: &[ParamSpec] = &[ParamSpec {
+    name: "rate",
+    domain: Domain::Positive,
+}];
+
+impl Family for Exponential {
+    fn name(&self) -> &'static str {
+        "exponential"
+    }
+    fn params(&self) -> &'static [ParamSpec] {
+        PARAMS
+    }
+    fn support(&self) -> &'static str {
+        "x >= 0"
+    }
+
+    fn ln_pdf(&self, x: f64, t: &[f64]) -> f64 {
+        if x < 0.0 {
+            return f64::NEG_INFINITY;
+        }
+        t[0].ln() - t[0] * x
+    }
+
+    fn in_support(&self, x: f64) -> bool {
+        x >= 0.0 && x.is_finite()
+    }
+
+    fn log_norm(&self, t: &[f64]) -> f64 {
+        t[0].ln()
+    }
+
+    fn n_kernel_consts(&self) -> usize {
+        1
+    }
+
+    /// c₀ = λ.
+    fn kernel_consts(&self, t: &[f64], _shift: f64, out: &mut [f64]) {
+        out[0] = t[0];
+    }
+
+    /// k = −c₀·x.
+    fn kernel(&self, f: &[f64], c: &[f64]) -> f64 {
+        -c[0] * f[0]
+    }
+
+    fn wgsl(&self) -> &'static str {
+        include_str!("../../shaders/family/exponential.wgsl")
+    }
+
+    fn sample_into(&self, t: &[f64], rng: &mut StdRng, out: &mut [f64]) -> Result<()> {
+        let d =
+            rand_distr::Exp::new(t[0]).map_err(|e| Error::input(format!("exponential: {e}")))?;
+        for o in out {
+            *o = d.sample(rng);
+        }
+        Ok(())
+    }
+
+    /// λ̂ = 1/x̄.
+    fn mle(&self, xs: &[f64], _fixed: &[Option<f64>]) -> Option<Vec<f64>> {
+        let (mean, _) = crate::stats::mean_var(xs)?;
+        (mean > 0.0).then(|| vec![1.0 / mean])
+    }
+
+    /// H = 1 − ln λ.
+    fn entropy(&self, t: &[f64]) -> Option<f64> {
+        Some(1.0 - t[0].ln())
+    }
+}

@@ -1,0 +1,335 @@
+//! Distribution families: one file per family here, one WGSL file per family in
+//! `shaders/family/`, and one line in [`REGISTRY`].
+//!
+//! Every family splits its log-density as
+//!
+//! ```text
+//! log Q(x | θ) = a(θ) + b(x) + k(x, θ)          (x inside the support)
+//! ```
+//!
+//! * `a(θ)` ([`Family::log_norm`]) — θ-only terms (normalisers, `lgamma` of parameters), computed
+//!   on the host in f64 once per grid point;
+//! * `b(x)` ([`Family::data_term`]) — x-only terms (`-lgamma(x+1)`, Jacobians), summed once per
+//!   data set on the host in f64;
+//! * `k(x, θ)` ([`Family::kernel`], mirrored by `k4` in the WGSL file) — the coupled kernel, the
+//!   only part evaluated per sample per grid point on the device, from a few per-grid-point
+//!   constants ([`Family::kernel_consts`]) computed on the host in f64.
+//!
+//! The full log-density [`Family::ln_pdf`] is written independently of the split: it is what the
+//! `cpu-ref` oracle evaluates, so a mistake in the split shows up as a disagreement.
+
+use crate::error::{Error, Result};
+use rand::rngs::StdRng;
+
+mod exponential;
+mod normal;
+mod poisson;
+
+/// Every family klgrid knows, in the order `klgrid families` lists them.
+pub static REGISTRY: &[&dyn Family] = &[
+    &normal::Normal,
+    &exponential::Exponential,
+    &poisson::Poisson,
+];
+
+/// Looks a family up by its CLI name.
+pub fn lookup(name: &str) -> Result<&'static dyn Family> {
+    REGISTRY
+        .iter()
+        .copied()
+        .find(|f| f.name() == name)
+        .ok_or_else(|| {
+            let names: Vec<&str> = REGISTRY.iter().map(|f| f.name()).collect();
+            Error::input(format!(
+                "unknown family '{name}' (known: {})",
+                names.join(", ")
+            ))
+        })
+}
+
+/// The set of values a parameter may take.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Domain {
+    /// Any finite real number.
+    Real,
+    /// A finite real number > 0.
+    Positive,
+    /// A real number in the open interval (0, 1).
+    OpenUnit,
+    /// An integer ≥ 1.
+    PositiveInteger,
+}
+
+impl Domain {
+    /// Whether `v` lies in the domain.
+    pub fn contains(self, v: f64) -> bool {
+        if !v.is_finite() {
+            return false;
+        }
+        match self {
+            Domain::Real => true,
+            Domain::Positive => v > 0.0,
+            Domain::OpenUnit => v > 0.0 && v < 1.0,
+            Domain::PositiveInteger => v >= 1.0 && v.fract() == 0.0 && v <= 1e15,
+        }
+    }
+
+    /// Human-readable description, used in error messages and `klgrid families`.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Domain::Real => "a finite real number",
+            Domain::Positive => "> 0",
+            Domain::OpenUnit => "in (0, 1)",
+            Domain::PositiveInteger => "an integer >= 1",
+        }
+    }
+}
+
+/// One parameter of a family: its name (part of the CLI interface) and domain.
+#[derive(Debug, Clone, Copy)]
+pub struct ParamSpec {
+    pub name: &'static str,
+    pub domain: Domain,
+}
+
+/// Whether the device kernel may be evaluated on shifted data `x − c`.
+///
+/// Location families can: subtracting a centre `c` (the data mean) before rounding the samples to
+/// f32 keeps their precision when |mean| ≫ sd.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Shift {
+    /// Samples go to the device unchanged.
+    None,
+    /// Samples go to the device as `x − c`; [`Family::kernel_consts`] receives `c`.
+    Location,
+}
+
+/// Precision class of a family's kernel, which sets its documented tolerance.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KernelClass {
+    /// The kernel is a polynomial in x (normal, exponential, poisson, …): tolerance 1e-6.
+    Polynomial,
+    /// The kernel calls transcendental functions of x (log1p, exp): tolerance 1e-5.
+    Transcendental,
+}
+
+impl KernelClass {
+    /// Largest relative difference of the mean log-likelihood allowed between the device and the
+    /// f64 reference (relative to `max(|mean loglik|, 1)`).
+    pub fn tolerance(self) -> f64 {
+        match self {
+            KernelClass::Polynomial => 1e-6,
+            KernelClass::Transcendental => 1e-5,
+        }
+    }
+}
+
+/// Largest number of kernel constants per grid point a family may use.
+pub const MAX_KERNEL_CONSTS: usize = 8;
+
+/// Largest number of per-sample features a family may use.
+pub const MAX_FEATURES: usize = 2;
+
+/// A parametric family Q(x | θ). See the module documentation for the split.
+pub trait Family: Sync + Send {
+    /// CLI name, e.g. `normal`.
+    fn name(&self) -> &'static str;
+
+    /// Parameters in their canonical order.
+    fn params(&self) -> &'static [ParamSpec];
+
+    /// The support, in words (for `klgrid families` and error messages).
+    fn support(&self) -> &'static str;
+
+    /// Whether data must be integers (discrete families).
+    fn integer_data(&self) -> bool {
+        false
+    }
+
+    /// Checks a parameter vector: each parameter in its domain, plus any cross-parameter
+    /// constraint the family has (override and call [`validate_domains`]). A grid point that
+    /// fails a cross-parameter constraint (e.g. uniform with low ≥ high) is not an error: every
+    /// path reports it with likelihood 0 (S = −∞) and all n samples outside the support.
+    fn validate(&self, theta: &[f64]) -> Result<()> {
+        validate_domains(self.name(), self.params(), theta)
+    }
+
+    /// Full log-density log Q(x | θ) in f64, −∞ outside the support. Independent of the split:
+    /// this is what `cpu-ref` evaluates.
+    fn ln_pdf(&self, x: f64, theta: &[f64]) -> f64;
+
+    /// Whether x lies in the part of the support that does not depend on θ.
+    fn in_support(&self, x: f64) -> bool;
+
+    /// Whether the support also depends on θ (then [`Family::kernel_outside`] counts samples
+    /// outside it per grid point on the device).
+    fn theta_dependent_support(&self) -> bool {
+        false
+    }
+
+    /// a(θ): θ-only terms of the log-density, f64.
+    fn log_norm(&self, theta: &[f64]) -> f64;
+
+    /// b(x): x-only terms of the log-density, f64 (summed once per data set).
+    fn data_term(&self, _x: f64) -> f64 {
+        0.0
+    }
+
+    /// Number of kernel constants per grid point (≤ [`MAX_KERNEL_CONSTS`]); the WGSL `k4` takes
+    /// this many `vec4<f32>` arguments after the sample features.
+    fn n_kernel_consts(&self) -> usize;
+
+    /// Fills `out[..n_kernel_consts()]` with the kernel constants of θ, computed in f64. `shift`
+    /// is the centre `c` subtracted from the first feature (0 unless [`Family::shift`] is
+    /// `Location`).
+    fn kernel_consts(&self, theta: &[f64], shift: f64, out: &mut [f64]);
+
+    /// Number of per-sample features the kernel reads (1 or 2; [`MAX_FEATURES`] at most).
+    fn n_features(&self) -> usize {
+        1
+    }
+
+    /// The per-sample inputs of the kernel, computed on the host in f64 before rounding to f32
+    /// (x-only transforms such as ln x belong here, not in the shader). Called only for x inside
+    /// [`Family::in_support`]. Default: the shifted sample `x − shift`.
+    fn features(&self, x: f64, shift: f64, out: &mut [f64]) {
+        out[0] = x - shift;
+    }
+
+    /// k(x, θ) from the features and the constants, in f64: the host mirror of the WGSL `k4`,
+    /// used to check the split and by host-side paths.
+    fn kernel(&self, features: &[f64], consts: &[f64]) -> f64;
+
+    /// For θ-dependent supports: whether the sample with these features lies outside the
+    /// θ-dependent part of the support (the θ-independent part is [`Family::in_support`]).
+    fn kernel_outside(&self, _features: &[f64], _consts: &[f64]) -> bool {
+        false
+    }
+
+    /// Coupled terms the device cannot evaluate (WGSL has no `lgamma`) but that depend on θ only
+    /// through a few distinct values, e.g. −Σᵢ ln (t − xᵢ)! for the binomial's `trials` t:
+    /// returns Σᵢ h(xᵢ, θ) per grid point, computed on the host in f64 (once per distinct value,
+    /// not once per point), over the samples inside the support of θ. Default: no such terms.
+    fn host_coupled_sums(&self, _grid: &crate::grid::Grid, _xs: &[f64]) -> Option<Vec<f64>> {
+        None
+    }
+
+    /// Whether the first feature may be shifted by a centre (the mean of the unshifted first
+    /// feature over the data).
+    fn shift(&self) -> Shift {
+        Shift::None
+    }
+
+    /// The WGSL source defining `fn k4(x: f32, c0: vec4<f32>, …) -> vec4<f32>` — with one `f32`
+    /// argument per feature, then one `vec4<f32>` per constant, lanes being four grid points —
+    /// and, for θ-dependent supports, `fn outside4(…) -> vec4<f32>` with the same arguments,
+    /// returning 1.0 in the lanes where the sample is outside.
+    fn wgsl(&self) -> &'static str;
+
+    /// Precision class of the kernel.
+    fn kernel_class(&self) -> KernelClass {
+        KernelClass::Polynomial
+    }
+
+    /// Fills `out` with independent draws from Q(· | θ).
+    fn sample_into(&self, theta: &[f64], rng: &mut StdRng, out: &mut [f64]) -> Result<()>;
+
+    /// Closed-form maximum-likelihood estimate from the data, or `None` where no closed form
+    /// exists. `fixed[j]` is `Some(v)` when parameter j is held fixed by the grid.
+    fn mle(&self, _xs: &[f64], _fixed: &[Option<f64>]) -> Option<Vec<f64>> {
+        None
+    }
+
+    /// Differential (or Shannon, for discrete families) entropy H(Q_θ) in nats, where a formula
+    /// exists.
+    fn entropy(&self, _theta: &[f64]) -> Option<f64> {
+        None
+    }
+
+    /// Σᵢ log Q(xᵢ | θ) by the full density, with Neumaier-compensated summation, and the number
+    /// of samples outside the support. Provided so that each family gets a statically dispatched
+    /// (inlined) loop; do not override.
+    fn ln_pdf_sum(&self, xs: &[f64], theta: &[f64]) -> (f64, u64) {
+        let mut sum = crate::numeric::Neumaier::default();
+        let mut outside = 0u64;
+        for &x in xs {
+            let l = self.ln_pdf(x, theta);
+            if l == f64::NEG_INFINITY {
+                outside += 1;
+            } else {
+                sum.add(l);
+            }
+        }
+        (sum.value(), outside)
+    }
+}
+
+/// Checks every parameter against its domain; the error names the parameter and the domain.
+pub fn validate_domains(family: &str, params: &[ParamSpec], theta: &[f64]) -> Result<()> {
+    debug_assert_eq!(params.len(), theta.len());
+    for (p, &v) in params.iter().zip(theta) {
+        if !p.domain.contains(v) {
+            return Err(Error::input(format!(
+                "{family}: parameter '{}' must be {} (got {v})",
+                p.name,
+                p.domain.describe()
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// ½·ln(2π).
+pub const HALF_LN_2PI: f64 = 0.918_938_533_204_672_8;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// a(θ) + b(x) + k(x, θ) must equal the full log-density for every family, on the host in
+    /// f64, for a few θ and x inside the support (with and without shift).
+    #[test]
+    fn split_reassembles_full_log_density_for_every_family() {
+        use rand::SeedableRng;
+        for fam in REGISTRY {
+            let theta: Vec<f64> = crate::family::test_theta(*fam);
+            let mut rng = StdRng::seed_from_u64(7);
+            let mut xs = vec![0.0; 64];
+            fam.sample_into(&theta, &mut rng, &mut xs).unwrap();
+            for shift in [0.0, 0.75] {
+                let shift = if fam.shift() == Shift::Location {
+                    shift
+                } else {
+                    0.0
+                };
+                let mut c = [0.0; MAX_KERNEL_CONSTS];
+                fam.kernel_consts(&theta, shift, &mut c);
+                for &x in &xs {
+                    let mut f = [0.0; MAX_FEATURES];
+                    fam.features(x, shift, &mut f);
+                    let full = fam.ln_pdf(x, &theta);
+                    let split = fam.log_norm(&theta) + fam.data_term(x) + fam.kernel(&f, &c);
+                    assert!(
+                        (full - split).abs() <= 1e-9 * full.abs().max(1.0),
+                        "{}: x={x} full={full} split={split}",
+                        fam.name()
+                    );
+                }
+            }
+        }
+    }
+}
+
+/// A valid parameter vector for tests: each parameter at a typical value of its domain.
+#[cfg(test)]
+pub(crate) fn test_theta(fam: &dyn Family) -> Vec<f64> {
+    fam.params()
+        .iter()
+        .map(|p| match p.domain {
+            Domain::Real => 0.3,
+            Domain::Positive => 1.7,
+            Domain::OpenUnit => 0.35,
+            Domain::PositiveInteger => 12.0,
+        })
+        .collect()
+}

@@ -1,0 +1,94 @@
+//! Normal distribution N(mu, sigma²).
+//!
+//! log Q(x | μ, σ) = −ln σ − ½ ln 2π − (x − μ)² / (2σ²)
+//!
+//! Split: a(θ) = −ln σ − ½ ln 2π, b(x) = 0, k(x, θ) = −(x − μ)²·h with h = 1/(2σ²).
+
+use super::{Domain, Family, ParamSpec, Shift, HALF_LN_2PI};
+use crate::error::{Error, Result};
+use rand::rngs::StdRng;
+use rand_distr::Distribution;
+
+/// The normal family `normal(mu, sigma)`.
+pub struct Normal;
+
+const PARAMS: &[ParamSpec] = &[
+    ParamSpec {
+        name: "mu",
+        domain: Domain::Real,
+    },
+    ParamSpec {
+        name: "sigma",
+        domain: Domain::Positive,
+    },
+];
+
+impl Family for Normal {
+    fn name(&self) -> &'static str {
+        "normal"
+    }
+    fn params(&self) -> &'static [ParamSpec] {
+        PARAMS
+    }
+    fn support(&self) -> &'static str {
+        "all reals"
+    }
+
+    /// ln φ((x − μ)/σ) − ln σ.
+    fn ln_pdf(&self, x: f64, t: &[f64]) -> f64 {
+        let z = (x - t[0]) / t[1];
+        -0.5 * z * z - t[1].ln() - HALF_LN_2PI
+    }
+
+    fn in_support(&self, x: f64) -> bool {
+        x.is_finite()
+    }
+
+    fn log_norm(&self, t: &[f64]) -> f64 {
+        -t[1].ln() - HALF_LN_2PI
+    }
+
+    fn n_kernel_consts(&self) -> usize {
+        2
+    }
+
+    /// c₀ = μ − c, c₁ = 1/(2σ²).
+    fn kernel_consts(&self, t: &[f64], shift: f64, out: &mut [f64]) {
+        out[0] = t[0] - shift;
+        out[1] = 0.5 / (t[1] * t[1]);
+    }
+
+    /// k = −(x − c₀)²·c₁.
+    fn kernel(&self, f: &[f64], c: &[f64]) -> f64 {
+        let d = f[0] - c[0];
+        -d * d * c[1]
+    }
+
+    fn shift(&self) -> Shift {
+        Shift::Location
+    }
+
+    fn wgsl(&self) -> &'static str {
+        include_str!("../../shaders/family/normal.wgsl")
+    }
+
+    fn sample_into(&self, t: &[f64], rng: &mut StdRng, out: &mut [f64]) -> Result<()> {
+        let d = rand_distr::Normal::new(t[0], t[1])
+            .map_err(|e| Error::input(format!("normal: {e}")))?;
+        for o in out {
+            *o = d.sample(rng);
+        }
+        Ok(())
+    }
+
+    /// μ̂ = x̄, σ̂ = √(Σ(x − x̄)²/n) (two-pass).
+    fn mle(&self, xs: &[f64], _fixed: &[Option<f64>]) -> Option<Vec<f64>> {
+        let (mean, var) = crate::stats::mean_var(xs)?;
+        (var > 0.0).then(|| vec![mean, var.sqrt()])
+    }
+
+    /// H = ½ ln(2πe σ²).
+    fn entropy(&self, t: &[f64]) -> Option<f64> {
+        Some(0.5 + HALF_LN_2PI + t[1].ln())
+    }
+}

@@ -1,0 +1,9 @@
+//! The GPU path: adapter selection, kernel generation and the batched evaluator.
+
+pub mod adapter;
+pub mod evaluator;
+pub mod kernel;
+
+pub use adapter::{list_adapters, AdapterSummary, GpuContext};
+pub use evaluator::{BatchLimits, GpuEvaluator, KernelSums};
+pub use kernel::KernelShape;

@@ -1,0 +1,140 @@
+//! The JSON report (schema documented in README.md). Points are streamed, so grids of millions of
+//! points do not build a document tree in memory. Non-finite numbers are written as `null`.
+
+use super::Report;
+use crate::family::Family;
+use crate::sweep::{Agreement, Evaluation};
+use serde_json::{json, Map, Value};
+use std::io::Write;
+
+fn num(v: f64) -> Value {
+    if v.is_finite() {
+        json!(v)
+    } else {
+        Value::Null
+    }
+}
+
+fn theta_obj(family: &dyn Family, theta: &[f64]) -> Value {
+    let mut m = Map::new();
+    for (p, v) in family.params().iter().zip(theta) {
+        m.insert(p.name.to_string(), num(*v));
+    }
+    Value::Object(m)
+}
+
+fn agreement(a: &Agreement) -> Value {
+    json!({
+        "max_abs_diff": num(a.max_abs_diff),
+        "max_rel_diff": num(a.max_rel_diff),
+        "argmax_agrees": a.argmax_agrees,
+        "support_mismatches": a.support_mismatches,
+        "tolerance": a.tolerance,
+        "within_tolerance": a.within_tolerance,
+    })
+}
+
+fn kernel(e: &Evaluation) -> Value {
+    match e.shape {
+        Some(s) => json!({
+            "points_per_invocation": s.points_per_invocation(),
+            "workgroup_size": s.workgroup_size,
+            "chunk_len": s.chunk_len,
+        }),
+        None => Value::Null,
+    }
+}
+
+/// Writes the JSON document.
+pub fn write(r: &Report<'_>, w: &mut dyn Write) -> std::io::Result<()> {
+    let fam = r.family;
+    let out = r.outcome;
+    let p = &out.primary.partials;
+    let mut head = Map::new();
+    head.insert("family".into(), json!(fam.name()));
+    head.insert(
+        "params".into(),
+        json!(fam.params().iter().map(|p| p.name).collect::<Vec<_>>()),
+    );
+    head.insert("n".into(), json!(p.n));
+    head.insert("data".into(), json!(r.data_source));
+    head.insert("backend".into(), json!(out.primary.backend));
+    head.insert(
+        "adapter".into(),
+        out.primary
+            .adapter
+            .as_ref()
+            .map_or(Value::Null, |a| json!(a.label())),
+    );
+    head.insert("kernel".into(), kernel(&out.primary));
+    head.insert(
+        "grid".into(),
+        json!({
+            "points": r.grid.len(),
+            "axes": r.grid.axes().iter().map(|a| json!({
+                "name": a.name,
+                "spacing": a.spacing.name(),
+                "count": a.values.len(),
+                "min": a.min,
+                "max": a.max,
+            })).collect::<Vec<_>>(),
+        }),
+    );
+    head.insert("tolerance".into(), json!(fam.kernel_class().tolerance()));
+    let best = out.best.map_or(Value::Null, |i| {
+        json!({
+            "index": i,
+            "theta": theta_obj(fam, &r.grid.theta(i)),
+            "mean_loglik": num(p.mean_loglik(i)),
+            "cross_entropy": num(-p.mean_loglik(i)),
+        })
+    });
+    head.insert("best".into(), best);
+    head.insert(
+        "mle".into(),
+        out.mle.as_ref().map_or(Value::Null, |m| {
+            json!({
+                "theta": theta_obj(fam, m),
+                "mean_loglik": r.mle_mean_loglik.map_or(Value::Null, num),
+            })
+        }),
+    );
+    if let Some(a) = &out.agreement {
+        head.insert("agreement".into(), agreement(a));
+    }
+    let mut timings = json!({
+        "data_s": r.data_seconds,
+        "compile_s": out.primary.compile_seconds,
+        "eval_s": out.primary.eval_seconds,
+    });
+    if let Some(re) = &out.reference {
+        timings["reference_eval_s"] = json!(re.eval_seconds);
+    }
+    head.insert("timings".into(), timings);
+
+    // The head fields, then the streamed points array.
+    let head = serde_json::to_string_pretty(&Value::Object(head)).map_err(std::io::Error::other)?;
+    let head = head
+        .trim_end()
+        .strip_suffix('}')
+        .unwrap_or(&head)
+        .trim_end();
+    w.write_all(head.as_bytes())?;
+    w.write_all(b",\n  \"points\": [")?;
+    let mut theta = vec![0.0; r.grid.n_params()];
+    for i in 0..p.len() {
+        r.grid.theta_into(i, &mut theta);
+        let m = p.mean_loglik(i);
+        let point = json!({
+            "theta": theta_obj(fam, &theta),
+            "loglik": num(p.loglik(i)),
+            "mean_loglik": num(m),
+            "cross_entropy": num(-m),
+            "outside_support": p.outside[i],
+        });
+        w.write_all(if i == 0 { b"\n    " } else { b",\n    " })?;
+        serde_json::to_writer(&mut *w, &point).map_err(std::io::Error::other)?;
+    }
+    w.write_all(b"\n  ]\n}\n")?;
+    Ok(())
+}

@@ -1,0 +1,153 @@
+//! Host side of the a(θ) + b(x) + k(x, θ) split shared by the device paths: preparing the
+//! samples (features rounded to f32, Σb in f64, samples outside the θ-independent support),
+//! computing the kernel constants in f64, and assembling S(θ) = n·a(θ) + Σb + Σk.
+
+use crate::family::{Family, Shift, MAX_FEATURES, MAX_KERNEL_CONSTS};
+use crate::gpu::KernelSums;
+use crate::grid::Grid;
+use crate::numeric::Neumaier;
+use crate::partial::Partials;
+use rayon::prelude::*;
+
+/// Samples per block of the parallel preparation (results combine in block order).
+const BLOCK: usize = 1 << 18;
+
+/// Samples prepared for a device: what the kernel reads, and the host-side sums.
+#[derive(Debug, Clone)]
+pub struct Prepared {
+    /// Kernel features of the samples inside the θ-independent support, f32, sample-major.
+    pub features: Vec<f32>,
+    /// Number of samples inside the θ-independent support.
+    pub n_inside: usize,
+    /// Number of samples outside it (S = −∞ for every θ when > 0).
+    pub outside: u64,
+    /// Σ b(xᵢ) over the samples inside, in f64.
+    pub data_sum: f64,
+    /// Centre subtracted from the first feature (0 unless the family shifts).
+    pub shift: f64,
+    /// Total number of samples.
+    pub n: usize,
+}
+
+/// Prepares `xs` for the device paths of `family`.
+pub fn prepare(family: &dyn Family, xs: &[f64]) -> Prepared {
+    let nf = family.n_features();
+    let shift = match family.shift() {
+        Shift::None => 0.0,
+        Shift::Location => {
+            // Mean of the unshifted first feature over the samples inside the support.
+            let parts: Vec<(Neumaier, usize)> = xs
+                .par_chunks(BLOCK)
+                .map(|c| {
+                    let mut s = Neumaier::default();
+                    let mut k = 0;
+                    let mut f = [0.0; MAX_FEATURES];
+                    for &x in c.iter().filter(|&&x| family.in_support(x)) {
+                        family.features(x, 0.0, &mut f);
+                        s.add(f[0]);
+                        k += 1;
+                    }
+                    (s, k)
+                })
+                .collect();
+            let mut s = Neumaier::default();
+            let mut k = 0;
+            for (p, c) in parts {
+                s.add(p.value());
+                k += c;
+            }
+            if k > 0 {
+                // Round the centre to f32 so that shifting is exact for f32-representable data.
+                (s.value() / k as f64) as f32 as f64
+            } else {
+                0.0
+            }
+        }
+    };
+    let parts: Vec<(Vec<f32>, u64, Neumaier)> = xs
+        .par_chunks(BLOCK)
+        .map(|c| {
+            let mut feats = Vec::with_capacity(c.len() * nf);
+            let mut outside = 0u64;
+            let mut b = Neumaier::default();
+            let mut f = [0.0; MAX_FEATURES];
+            for &x in c {
+                if !family.in_support(x) {
+                    outside += 1;
+                    continue;
+                }
+                family.features(x, shift, &mut f);
+                feats.extend(f[..nf].iter().map(|&v| v as f32));
+                b.add(family.data_term(x));
+            }
+            (feats, outside, b)
+        })
+        .collect();
+    let mut features = Vec::with_capacity(xs.len() * nf);
+    let mut outside = 0;
+    let mut data_sum = Neumaier::default();
+    for (f, o, b) in parts {
+        features.extend_from_slice(&f);
+        outside += o;
+        data_sum.add(b.value());
+    }
+    Prepared {
+        n_inside: features.len() / nf,
+        features,
+        outside,
+        data_sum: data_sum.value(),
+        shift,
+        n: xs.len(),
+    }
+}
+
+/// Kernel constants of every grid point, computed in f64 and rounded to f32, point-major.
+pub fn kernel_consts(family: &dyn Family, grid: &Grid, shift: f64) -> Vec<f32> {
+    let nc = family.n_kernel_consts();
+    let mut out = vec![0.0f32; grid.len() * nc];
+    out.par_chunks_mut(nc).enumerate().for_each_init(
+        || vec![0.0; grid.n_params()],
+        |theta, (p, dst)| {
+            grid.theta_into(p, theta);
+            let mut c = [0.0; MAX_KERNEL_CONSTS];
+            family.kernel_consts(theta, shift, &mut c);
+            for (d, &v) in dst.iter_mut().zip(&c[..nc]) {
+                *d = v as f32;
+            }
+        },
+    );
+    out
+}
+
+/// S(θ) = n·a(θ) + Σb + Σk (+ the family's host-coupled sums) per grid point; samples outside
+/// the θ-independent support, or outside the θ-dependent one as counted by the kernel, make
+/// S = −∞. Points failing a cross-parameter constraint have all n samples outside.
+pub fn assemble(
+    family: &dyn Family,
+    grid: &Grid,
+    prep: &Prepared,
+    sums: &KernelSums,
+    host: Option<&[f64]>,
+) -> Partials {
+    let mut out = Partials::zeros(grid.len());
+    out.n = prep.n as u64;
+    let n_in = prep.n_inside as f64;
+    out.sum
+        .par_iter_mut()
+        .zip(out.outside.par_iter_mut())
+        .enumerate()
+        .for_each_init(
+            || vec![0.0; grid.n_params()],
+            |theta, (p, (s, o))| {
+                grid.theta_into(p, theta);
+                if family.validate(theta).is_err() {
+                    (*s, *o) = (0.0, prep.n as u64);
+                    return;
+                }
+                let h = host.map_or(0.0, |h| h[p]);
+                *s = n_in * family.log_norm(theta) + prep.data_sum + sums.k[p] + h;
+                *o = prep.outside + sums.outside[p];
+            },
+        );
+    out
+}
