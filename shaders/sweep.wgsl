@@ -1,6 +1,6 @@
 // Grid-sweep kernel: Σᵢ k(xᵢ, θ) over one chunk of samples for one block of grid points.
 //
-// The host (src/gpu/kernel.rs) fills the {{…}} slots: the family's `k4` (shaders/family/*.wgsl),
+// The host (src/gpu/kernel.rs) fills the slots in double braces: the family's `k4` (shaders/family/*.wgsl),
 // the number of vec4 accumulators per invocation (4 grid points each), the workgroup size, and
 // the unrolled per-sample statements. Nothing here loops over grid points: the only loop runs
 // over the chunk's samples, chunk_len / 4 iterations, far below llvmpipe's silent cap of 65,535
@@ -35,6 +35,8 @@ struct Params {
 @group(0) @binding(3) var<storage, read_write> partials: array<vec4<f32>>;
 {{OUTSIDE_BINDING}}
 
+{{MATH}}
+
 {{FAMILY}}
 
 @compute @workgroup_size({{WORKGROUP_SIZE}})
@@ -52,9 +54,18 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     let cbase = block * {{CONSTS_PER_BLOCK}}u;
 {{LOAD_CONSTS}}
 {{INIT}}
-    for (var q = start / {{SAMPLES_PER_VEC4}}u; q < full / {{SAMPLES_PER_VEC4}}u; q = q + 1u) {
-        let x = samples[q];
+    // Two-level summation: blocks of {{INNER}} vec4s are summed into fresh partials t·, which
+    // are then added to the chunk totals acc·. The f32 rounding error grows with the block
+    // length plus the number of blocks, not with the chunk length.
+    let q_end = full / {{SAMPLES_PER_VEC4}}u;
+    for (var q0 = start / {{SAMPLES_PER_VEC4}}u; q0 < q_end; q0 = q0 + {{INNER}}u) {
+        let q1 = min(q0 + {{INNER}}u, q_end);
+{{INIT_BLOCK}}
+        for (var q = q0; q < q1; q = q + 1u) {
+            let x = samples[q];
 {{BODY_FULL}}
+        }
+{{ADD_BLOCK}}
     }
     let rest = end - full;
     if (rest > 0u) {

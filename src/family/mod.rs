@@ -154,6 +154,21 @@ pub trait Family: Sync + Send {
         validate_domains(self.name(), self.params(), theta)
     }
 
+    /// A typical valid θ, for generic tests (the registry-walking GPU vs cpu-ref test draws data
+    /// from it and builds grids around it). Default: 0.3 for real parameters, 1.7 for positive
+    /// ones, 0.35 in (0, 1), 12 for integers; override where that is degenerate or invalid.
+    fn example_theta(&self) -> Vec<f64> {
+        self.params()
+            .iter()
+            .map(|p| match p.domain {
+                Domain::Real => 0.3,
+                Domain::Positive => 1.7,
+                Domain::OpenUnit => 0.35,
+                Domain::PositiveInteger => 12.0,
+            })
+            .collect()
+    }
+
     /// Full log-density log Q(x | θ) in f64, −∞ outside the support. Independent of the split:
     /// this is what `cpu-ref` evaluates.
     fn ln_pdf(&self, x: f64, theta: &[f64]) -> f64;
@@ -292,7 +307,7 @@ mod tests {
     fn split_reassembles_full_log_density_for_every_family() {
         use rand::SeedableRng;
         for fam in REGISTRY {
-            let theta: Vec<f64> = crate::family::test_theta(*fam);
+            let theta: Vec<f64> = fam.example_theta();
             let mut rng = StdRng::seed_from_u64(7);
             let mut xs = vec![0.0; 64];
             fam.sample_into(&theta, &mut rng, &mut xs).unwrap();
@@ -318,18 +333,4 @@ mod tests {
             }
         }
     }
-}
-
-/// A valid parameter vector for tests: each parameter at a typical value of its domain.
-#[cfg(test)]
-pub(crate) fn test_theta(fam: &dyn Family) -> Vec<f64> {
-    fam.params()
-        .iter()
-        .map(|p| match p.domain {
-            Domain::Real => 0.3,
-            Domain::Positive => 1.7,
-            Domain::OpenUnit => 0.35,
-            Domain::PositiveInteger => 12.0,
-        })
-        .collect()
 }

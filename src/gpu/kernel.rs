@@ -55,7 +55,11 @@ impl KernelShape {
     }
 }
 
+/// vec4 loads per inner summation block (see the two-level summation in `shaders/sweep.wgsl`).
+const INNER_VEC4S: usize = 16;
+
 const TEMPLATE: &str = include_str!("../../shaders/sweep.wgsl");
+const MATH: &str = include_str!("../../shaders/lib/math.wgsl");
 
 /// Generates the complete WGSL module for `family` and `shape`.
 pub fn source(family: &dyn Family, shape: KernelShape) -> String {
@@ -68,12 +72,16 @@ pub fn source(family: &dyn Family, shape: KernelShape) -> String {
 
     let mut load = String::new();
     let mut init = String::new();
+    let mut init_block = String::new();
+    let mut add_block = String::new();
     let mut store = String::new();
     for a in 0..a_n {
         for j in 0..nc {
             writeln!(load, "    let c{a}_{j} = consts[cbase + {}u];", a * nc + j).unwrap();
         }
         writeln!(init, "    var acc{a} = vec4<f32>(0.0);").unwrap();
+        writeln!(init_block, "        var t{a} = vec4<f32>(0.0);").unwrap();
+        writeln!(add_block, "        acc{a} = acc{a} + t{a};").unwrap();
         writeln!(store, "    partials[obase + {a}u] = acc{a};").unwrap();
         if outside {
             writeln!(init, "    var out{a} = vec4<f32>(0.0);").unwrap();
@@ -81,15 +89,15 @@ pub fn source(family: &dyn Family, shape: KernelShape) -> String {
         }
     }
 
-    // Statements for sample s (0 ≤ s < spv) of the vec4 `x`.
+    // Statements adding sample s (0 ≤ s < spv) of the vec4 `x` into accumulators `{acc}0…`.
     let lanes = ["x.x", "x.y", "x.z", "x.w"];
-    let sample_stmts = |s: usize, indent: &str| {
+    let sample_stmts = |s: usize, acc: &str, indent: &str| {
         let feats = lanes[s * nf..(s + 1) * nf].join(", ");
         let mut out = String::new();
         for a in 0..a_n {
             let cs: Vec<String> = (0..nc).map(|j| format!("c{a}_{j}")).collect();
             let args = format!("{feats}, {}", cs.join(", "));
-            writeln!(out, "{indent}acc{a} = acc{a} + k4({args});").unwrap();
+            writeln!(out, "{indent}{acc}{a} = {acc}{a} + k4({args});").unwrap();
             if outside {
                 writeln!(out, "{indent}out{a} = out{a} + outside4({args});").unwrap();
             }
@@ -98,12 +106,12 @@ pub fn source(family: &dyn Family, shape: KernelShape) -> String {
     };
     let mut body_full = String::new();
     for s in 0..spv {
-        body_full.push_str(&sample_stmts(s, "        "));
+        body_full.push_str(&sample_stmts(s, "t", "            "));
     }
-    let mut body_tail = sample_stmts(0, "        ");
+    let mut body_tail = sample_stmts(0, "acc", "        ");
     for s in 1..spv {
         writeln!(body_tail, "        if (rest > {s}u) {{").unwrap();
-        body_tail.push_str(&sample_stmts(s, "            "));
+        body_tail.push_str(&sample_stmts(s, "acc", "            "));
         writeln!(body_tail, "        }}").unwrap();
     }
 
@@ -114,6 +122,7 @@ pub fn source(family: &dyn Family, shape: KernelShape) -> String {
     };
     TEMPLATE
         .replace("{{OUTSIDE_BINDING}}", outside_binding)
+        .replace("{{MATH}}", MATH)
         .replace("{{FAMILY}}", family.wgsl())
         .replace("{{FEATURES}}", &nf.to_string())
         .replace("{{WORKGROUP_SIZE}}", &shape.workgroup_size.to_string())
@@ -122,6 +131,9 @@ pub fn source(family: &dyn Family, shape: KernelShape) -> String {
         .replace("{{ACCUMULATORS}}", &a_n.to_string())
         .replace("{{LOAD_CONSTS}}", load.trim_end())
         .replace("{{INIT}}", init.trim_end())
+        .replace("{{INIT_BLOCK}}", init_block.trim_end())
+        .replace("{{ADD_BLOCK}}", add_block.trim_end())
+        .replace("{{INNER}}", &INNER_VEC4S.to_string())
         .replace("{{BODY_FULL}}", body_full.trim_end())
         .replace("{{BODY_TAIL}}", body_tail.trim_end())
         .replace("{{STORE}}", store.trim_end())

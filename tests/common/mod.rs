@@ -31,3 +31,46 @@ pub fn grid(fam: &dyn Family, specs: &[&str]) -> Grid {
     )
     .unwrap()
 }
+
+/// A grid around the family's example θ with `k` values per free axis: real parameters θ ± 1,
+/// positive ones log-spaced over [θ/2, 2θ], (0, 1) ones θ ± 0.3 clipped to [0.05, 0.95], and
+/// integer ones fixed.
+pub fn example_grid(fam: &dyn Family, k: usize) -> Grid {
+    use klgrid::family::Domain;
+    use klgrid::grid::Spacing;
+    let theta = fam.example_theta();
+    let specs = fam
+        .params()
+        .iter()
+        .zip(&theta)
+        .map(|(p, &v)| {
+            let (lo, hi, log) = match p.domain {
+                Domain::Real => (v - 1.0, v + 1.0, false),
+                Domain::Positive => (v / 2.0, v * 2.0, true),
+                Domain::OpenUnit => ((v - 0.3).max(0.05), (v + 0.3).min(0.95), false),
+                Domain::PositiveInteger => (v, v, false),
+            };
+            let kk = if lo == hi { 1 } else { k };
+            let values = (0..kk)
+                .map(|i| {
+                    let t = if kk == 1 {
+                        0.0
+                    } else {
+                        i as f64 / (kk - 1) as f64
+                    };
+                    if log {
+                        (lo.ln() + (hi.ln() - lo.ln()) * t).exp()
+                    } else {
+                        lo + (hi - lo) * t
+                    }
+                })
+                .collect();
+            AxisSpec {
+                name: p.name.to_string(),
+                values,
+                spacing: Spacing::List,
+            }
+        })
+        .collect();
+    Grid::new(fam, specs).unwrap()
+}
