@@ -26,14 +26,17 @@ fn main() {
                     },
                 );
             }
-            // One line: clap's first line, plus where to look.
+            // One line: clap's message without its usage and help hints.
             let text = e.render().to_string();
-            let first = text
+            let msg: Vec<&str> = text
                 .lines()
-                .next()
-                .unwrap_or("invalid arguments")
-                .trim_start_matches("error: ");
-            eprintln!("klgrid: error: {first} (see klgrid --help)");
+                .map(str::trim)
+                .take_while(|l| !l.starts_with("Usage:") && !l.starts_with("For more information"))
+                .filter(|l| !l.is_empty())
+                .collect();
+            let msg = msg.join(" ");
+            let msg = msg.trim_start_matches("error: ");
+            eprintln!("klgrid: error: {msg} (see klgrid --help)");
             std::process::exit(exit::INPUT);
         }
     };

@@ -23,46 +23,58 @@ pub struct Prepared {
     pub outside: u64,
     /// Σ b(xᵢ) over the samples inside, in f64.
     pub data_sum: f64,
-    /// Centre subtracted from the first feature (0 unless the family shifts).
+    /// [`Shift::Location`]: the centre subtracted from the first feature (else 0).
     pub shift: f64,
+    /// [`Shift::Linear`]: the centres sⱼ subtracted from every feature (else 0).
+    pub linear_shift: [f64; MAX_FEATURES],
     /// Total number of samples.
     pub n: usize,
+}
+
+/// Mean of each unshifted feature over the samples inside the support, rounded to f32 (so that
+/// centring is exact for f32-representable features); combined in block order.
+fn feature_means(family: &dyn Family, xs: &[f64]) -> [f64; MAX_FEATURES] {
+    let nf = family.n_features();
+    let parts: Vec<([Neumaier; MAX_FEATURES], usize)> = xs
+        .par_chunks(BLOCK)
+        .map(|c| {
+            let mut s = [Neumaier::default(); MAX_FEATURES];
+            let mut k = 0;
+            let mut f = [0.0; MAX_FEATURES];
+            for &x in c.iter().filter(|&&x| family.in_support(x)) {
+                family.features(x, 0.0, &mut f);
+                for j in 0..nf {
+                    s[j].add(f[j]);
+                }
+                k += 1;
+            }
+            (s, k)
+        })
+        .collect();
+    let mut total = [Neumaier::default(); MAX_FEATURES];
+    let mut k = 0;
+    for (p, c) in parts {
+        for j in 0..nf {
+            total[j].add(p[j].value());
+        }
+        k += c;
+    }
+    let mut means = [0.0; MAX_FEATURES];
+    if k > 0 {
+        for j in 0..nf {
+            means[j] = (total[j].value() / k as f64) as f32 as f64;
+        }
+    }
+    means
 }
 
 /// Prepares `xs` for the device paths of `family`.
 pub fn prepare(family: &dyn Family, xs: &[f64]) -> Prepared {
     let nf = family.n_features();
-    let shift = match family.shift() {
-        Shift::None => 0.0,
-        Shift::Location => {
-            // Mean of the unshifted first feature over the samples inside the support.
-            let parts: Vec<(Neumaier, usize)> = xs
-                .par_chunks(BLOCK)
-                .map(|c| {
-                    let mut s = Neumaier::default();
-                    let mut k = 0;
-                    let mut f = [0.0; MAX_FEATURES];
-                    for &x in c.iter().filter(|&&x| family.in_support(x)) {
-                        family.features(x, 0.0, &mut f);
-                        s.add(f[0]);
-                        k += 1;
-                    }
-                    (s, k)
-                })
-                .collect();
-            let mut s = Neumaier::default();
-            let mut k = 0;
-            for (p, c) in parts {
-                s.add(p.value());
-                k += c;
-            }
-            if k > 0 {
-                // Round the centre to f32 so that shifting is exact for f32-representable data.
-                (s.value() / k as f64) as f32 as f64
-            } else {
-                0.0
-            }
-        }
+    let (shift, linear_shift) = match family.shift() {
+        Shift::None => (0.0, [0.0; MAX_FEATURES]),
+        Shift::Location => (feature_means(family, xs)[0], [0.0; MAX_FEATURES]),
+        Shift::Linear => (0.0, feature_means(family, xs)),
     };
     let parts: Vec<(Vec<f32>, u64, Neumaier)> = xs
         .par_chunks(BLOCK)
@@ -77,7 +89,7 @@ pub fn prepare(family: &dyn Family, xs: &[f64]) -> Prepared {
                     continue;
                 }
                 family.features(x, shift, &mut f);
-                feats.extend(f[..nf].iter().map(|&v| v as f32));
+                feats.extend((0..nf).map(|j| (f[j] - linear_shift[j]) as f32));
                 b.add(family.data_term(x));
             }
             (feats, outside, b)
@@ -97,6 +109,7 @@ pub fn prepare(family: &dyn Family, xs: &[f64]) -> Prepared {
         outside,
         data_sum: data_sum.value(),
         shift,
+        linear_shift,
         n: xs.len(),
     }
 }
@@ -119,7 +132,8 @@ pub fn kernel_consts(family: &dyn Family, grid: &Grid, shift: f64) -> Vec<f32> {
     out
 }
 
-/// S(θ) = n·a(θ) + Σb + Σk (+ the family's host-coupled sums) per grid point; samples outside
+/// S(θ) = n·a(θ) + Σb + Σk (+ n·k(s, θ) for a linear shift s, + the family's host-coupled
+/// sums) per grid point; samples outside
 /// the θ-independent support, or outside the θ-dependent one as counted by the kernel, make
 /// S = −∞. Points failing a cross-parameter constraint have all n samples outside.
 pub fn assemble(
@@ -132,6 +146,7 @@ pub fn assemble(
     let mut out = Partials::zeros(grid.len());
     out.n = prep.n as u64;
     let n_in = prep.n_inside as f64;
+    let linear = family.shift() == Shift::Linear;
     out.sum
         .par_iter_mut()
         .zip(out.outside.par_iter_mut())
@@ -145,7 +160,14 @@ pub fn assemble(
                     return;
                 }
                 let h = host.map_or(0.0, |h| h[p]);
-                *s = n_in * family.log_norm(theta) + prep.data_sum + sums.k[p] + h;
+                let centre = if linear {
+                    let mut c = [0.0; MAX_KERNEL_CONSTS];
+                    family.kernel_consts(theta, 0.0, &mut c);
+                    n_in * family.kernel(&prep.linear_shift, &c)
+                } else {
+                    0.0
+                };
+                *s = n_in * family.log_norm(theta) + prep.data_sum + sums.k[p] + centre + h;
                 *o = prep.outside + sums.outside[p];
             },
         );

@@ -4,7 +4,7 @@
 //!
 //! Split: a(θ) = ln λ, b(x) = 0, k(x, θ) = −λx.
 
-use super::{Domain, Family, ParamSpec};
+use super::{Domain, Family, ParamSpec, Shift};
 use crate::error::{Error, Result};
 use rand::rngs::StdRng;
 use rand_distr::Distribution;
@@ -55,6 +55,10 @@ impl Family for Exponential {
     /// k = −c₀·x.
     fn kernel(&self, f: &[f64], c: &[f64]) -> f64 {
         -c[0] * f[0]
+    }
+
+    fn shift(&self) -> Shift {
+        Shift::Linear
     }
 
     fn wgsl(&self) -> &'static str {

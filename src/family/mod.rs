@@ -92,16 +92,19 @@ pub struct ParamSpec {
     pub domain: Domain,
 }
 
-/// Whether the device kernel may be evaluated on shifted data `x − c`.
-///
-/// Location families can: subtracting a centre `c` (the data mean) before rounding the samples to
-/// f32 keeps their precision when |mean| ≫ sd.
+/// How the device kernel may be evaluated on centred features, which keeps f32 sums small and
+/// precise when |mean| ≫ sd.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Shift {
-    /// Samples go to the device unchanged.
+    /// Features go to the device unchanged.
     None,
-    /// Samples go to the device as `x − c`; [`Family::kernel_consts`] receives `c`.
+    /// Location families: the first feature goes to the device as `f − c`, `c` its mean over the
+    /// data, and [`Family::kernel_consts`] receives `c` (e.g. μ − c for the normal).
     Location,
+    /// Kernels linear and homogeneous in the features, k(f, θ) = Σⱼ cⱼ(θ)·fⱼ: every feature goes
+    /// to the device as `fⱼ − sⱼ`, `sⱼ` its mean, and the host adds n·k(s, θ) in f64. The device
+    /// then sums terms of both signs whose total is near zero, instead of n terms of one sign.
+    Linear,
 }
 
 /// Precision class of a family's kernel, which sets its documented tolerance.
@@ -229,8 +232,7 @@ pub trait Family: Sync + Send {
         None
     }
 
-    /// Whether the first feature may be shifted by a centre (the mean of the unshifted first
-    /// feature over the data).
+    /// Whether and how features are centred before going to the device (see [`Shift`]).
     fn shift(&self) -> Shift {
         Shift::None
     }
@@ -329,6 +331,18 @@ mod tests {
                         "{}: x={x} full={full} split={split}",
                         fam.name()
                     );
+                    if fam.shift() == Shift::Linear {
+                        // k(f) = k(f − s) + k(s): the kernel is linear and homogeneous.
+                        let s = [0.75; MAX_FEATURES];
+                        let fs: Vec<f64> = f.iter().zip(&s).map(|(a, b)| a - b).collect();
+                        let k = fam.kernel(&f, &c);
+                        let parts = fam.kernel(&fs, &c) + fam.kernel(&s, &c);
+                        assert!(
+                            (k - parts).abs() <= 1e-9 * k.abs().max(1.0),
+                            "{}",
+                            fam.name()
+                        );
+                    }
                 }
             }
         }

@@ -4,7 +4,7 @@
 //!
 //! Split: a(θ) = −λ, b(x) = −ln x!, k(x, θ) = x·ln λ.
 
-use super::{Domain, Family, ParamSpec};
+use super::{Domain, Family, ParamSpec, Shift};
 use crate::error::{Error, Result};
 use crate::numeric::ln_factorial;
 use rand::rngs::StdRng;
@@ -63,6 +63,10 @@ impl Family for Poisson {
     /// k = x·c₀.
     fn kernel(&self, f: &[f64], c: &[f64]) -> f64 {
         f[0] * c[0]
+    }
+
+    fn shift(&self) -> Shift {
+        Shift::Linear
     }
 
     fn wgsl(&self) -> &'static str {

@@ -120,7 +120,10 @@ impl<'c> GpuEvaluator<'c> {
     /// major); `consts` holds `grid_len × n_kernel_consts` f32 values (point major).
     pub fn kernel_sums(&self, features: &[f32], n: usize, consts: &[f32]) -> Result<KernelSums> {
         let nc = self.family.n_kernel_consts();
-        if nc == 0 || consts.len() % nc != 0 || features.len() != n * self.family.n_features() {
+        if nc == 0
+            || !consts.len().is_multiple_of(nc)
+            || features.len() != n * self.family.n_features()
+        {
             return Err(Error::Gpu("kernel_sums: inconsistent input sizes".into()));
         }
         self.kernel_sums_impl(features, n, consts, consts.len() / nc)
@@ -300,7 +303,7 @@ impl<'c> GpuEvaluator<'c> {
 
 /// Copies features into a buffer whose length is a multiple of 4 floats (whole vec4s).
 fn pad4(f: &[f32]) -> std::borrow::Cow<'_, [f32]> {
-    if f.len() % 4 == 0 {
+    if f.len().is_multiple_of(4) {
         std::borrow::Cow::Borrowed(f)
     } else {
         let mut v = f.to_vec();
