@@ -6,9 +6,12 @@
 //! the grid point that maximises the likelihood also minimises the cross-entropy and the KL
 //! divergence.
 //!
-//! Paths: [`gpu`] (WGSL kernels through wgpu, f32 kernel with f64 host accumulation) and
-//! [`cpu_ref`] (the f64 reference). [`sweep`] runs a job on a chosen backend.
+//! Paths: [`gpu`] (WGSL kernels through wgpu, f32 kernel with f64 host accumulation),
+//! [`cpu_fast`] (the same split on the CPU, vectorised, all cores) and [`cpu_ref`] (the f64
+//! reference). [`sweep`] runs a job on a chosen backend.
 
+pub mod bench;
+pub mod cpu_fast;
 pub mod cpu_ref;
 pub mod data;
 pub mod error;

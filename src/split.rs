@@ -3,11 +3,20 @@
 //! computing the kernel constants in f64, and assembling S(θ) = n·a(θ) + Σb + Σk.
 
 use crate::family::{Family, Shift, MAX_FEATURES, MAX_KERNEL_CONSTS};
-use crate::gpu::KernelSums;
 use crate::grid::Grid;
 use crate::numeric::Neumaier;
 use crate::partial::Partials;
 use rayon::prelude::*;
+
+/// Σᵢ k(xᵢ, θ) per grid point from a device path, and the number of samples outside the
+/// θ-dependent support.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct KernelSums {
+    pub k: Vec<f64>,
+    pub outside: Vec<u64>,
+    /// Device time of the kernels, from timestamp queries where the adapter has them.
+    pub device_seconds: Option<f64>,
+}
 
 /// Samples per block of the parallel preparation (results combine in block order).
 const BLOCK: usize = 1 << 18;

@@ -10,17 +10,52 @@ use crate::split;
 use std::str::FromStr;
 use std::time::Instant;
 
+/// An evaluation path.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Path {
+    /// WGSL kernels through wgpu.
+    Gpu,
+    /// The fast CPU path: the same split, vectorised, all cores.
+    Cpu,
+    /// The f64 reference.
+    CpuRef,
+}
+
+impl Path {
+    /// The CLI name: `gpu`, `cpu` or `cpu-ref`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Path::Gpu => "gpu",
+            Path::Cpu => "cpu",
+            Path::CpuRef => "cpu-ref",
+        }
+    }
+}
+
+impl FromStr for Path {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Path> {
+        match s {
+            "gpu" => Ok(Path::Gpu),
+            "cpu" => Ok(Path::Cpu),
+            "cpu-ref" => Ok(Path::CpuRef),
+            _ => Err(Error::input(format!(
+                "unknown path '{s}' (expected gpu, cpu or cpu-ref)"
+            ))),
+        }
+    }
+}
+
 /// Which path evaluates the grid.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
-    /// A hardware adapter, else a software adapter, else `cpu-ref`; says on stderr which.
+    /// A hardware adapter, else a software adapter, else the fast CPU path; says on stderr which.
     Auto,
-    /// The GPU path; fails when no adapter exists.
-    Gpu,
-    /// The f64 reference path.
-    CpuRef,
-    /// `gpu` and `cpu-ref` on the same data, compared.
-    Both,
+    /// One path; `gpu` fails when no adapter exists.
+    One(Path),
+    /// Two paths on the same data, compared: the first is reported and tested against the
+    /// second (default `gpu` against `cpu-ref`).
+    Both(Path, Path),
 }
 
 impl FromStr for Backend {
@@ -28,28 +63,46 @@ impl FromStr for Backend {
     fn from_str(s: &str) -> Result<Backend> {
         match s {
             "auto" => Ok(Backend::Auto),
-            "gpu" => Ok(Backend::Gpu),
-            "cpu-ref" => Ok(Backend::CpuRef),
-            "both" => Ok(Backend::Both),
-            _ => Err(Error::input(format!(
-                "unknown backend '{s}' (expected auto, gpu, cpu-ref or both)"
-            ))),
+            "both" => Ok(Backend::Both(Path::Gpu, Path::CpuRef)),
+            _ => s.parse().map(Backend::One).map_err(|_| {
+                Error::input(format!(
+                    "unknown backend '{s}' (expected auto, gpu, cpu, cpu-ref or both)"
+                ))
+            }),
         }
     }
+}
+
+/// Parses `--compare A,B` into the pair for `--backend both`.
+pub fn parse_compare(s: &str) -> Result<(Path, Path)> {
+    let (a, b) = s.split_once(',').ok_or_else(|| {
+        Error::input(format!(
+            "--compare '{s}': expected two paths, e.g. cpu,cpu-ref"
+        ))
+    })?;
+    let (a, b): (Path, Path) = (a.trim().parse()?, b.trim().parse()?);
+    if a == b {
+        return Err(Error::input(format!(
+            "--compare '{s}': the two paths must differ"
+        )));
+    }
+    Ok((a, b))
 }
 
 /// One path's evaluation of the whole grid.
 #[derive(Debug, Clone)]
 pub struct Evaluation {
-    /// `gpu` or `cpu-ref`.
+    /// `gpu`, `cpu` or `cpu-ref`.
     pub backend: &'static str,
     pub adapter: Option<AdapterSummary>,
     pub shape: Option<KernelShape>,
     pub partials: Partials,
     /// Kernel compilation (GPU), seconds.
     pub compile_seconds: f64,
-    /// Evaluation, seconds: sample preparation, kernel and host assembly (GPU) or the whole
-    /// reference sum (cpu-ref).
+    /// Device time of the kernels (gpu, where the adapter has timestamp queries).
+    pub device_seconds: Option<f64>,
+    /// Evaluation, seconds: sample preparation, kernel and host assembly (gpu, cpu) or the
+    /// whole reference sum (cpu-ref).
     pub eval_seconds: f64,
 }
 
@@ -117,7 +170,7 @@ pub fn evaluate_gpu(
     grid: &Grid,
     xs: &[f64],
 ) -> Result<Evaluation> {
-    let evaluator = GpuEvaluator::new(ctx, family, grid.len())?;
+    let evaluator = GpuEvaluator::new(ctx, family, grid.len(), None)?;
     evaluate_with(&evaluator, ctx, family, grid, xs)
 }
 
@@ -141,8 +194,28 @@ pub fn evaluate_with(
         shape: Some(evaluator.shape()),
         partials,
         compile_seconds: evaluator.compile_seconds,
+        device_seconds: sums.device_seconds,
         eval_seconds: t0.elapsed().as_secs_f64(),
     })
+}
+
+/// Evaluates the grid on the fast CPU path.
+pub fn evaluate_cpu(family: &'static dyn Family, grid: &Grid, xs: &[f64]) -> Evaluation {
+    let t0 = Instant::now();
+    let prep = split::prepare(family, xs);
+    let consts = split::kernel_consts(family, grid, prep.shift);
+    let sums = crate::cpu_fast::kernel_sums(family, &prep, &consts);
+    let host = family.host_coupled_sums(grid, xs);
+    let partials = split::assemble(family, grid, &prep, &sums, host.as_deref());
+    Evaluation {
+        backend: "cpu",
+        adapter: None,
+        shape: None,
+        partials,
+        compile_seconds: 0.0,
+        device_seconds: None,
+        eval_seconds: t0.elapsed().as_secs_f64(),
+    }
 }
 
 /// Evaluates the grid on the f64 reference path.
@@ -155,6 +228,7 @@ pub fn evaluate_cpu_ref(family: &dyn Family, grid: &Grid, xs: &[f64]) -> Evaluat
         shape: None,
         partials,
         compile_seconds: 0.0,
+        device_seconds: None,
         eval_seconds: t0.elapsed().as_secs_f64(),
     }
 }
@@ -167,6 +241,8 @@ pub struct SweepJob<'a> {
     pub backend: Backend,
     /// Substring of the adapter name to use (`--adapter`).
     pub adapter: Option<String>,
+    /// GPU kernel shape overriding the automatic choice (`--kernel-shape`).
+    pub shape: Option<KernelShape>,
 }
 
 /// What a sweep produced.
@@ -182,35 +258,52 @@ pub struct SweepOutcome {
     pub mle: Option<Vec<f64>>,
 }
 
-/// Runs a sweep. `note` receives one-line messages for stderr (the backend `auto` chose).
-pub fn run(job: &SweepJob<'_>, note: &mut dyn FnMut(&str)) -> Result<SweepOutcome> {
+/// Evaluates on `path`, opening the GPU on first use.
+fn evaluate_path(
+    path: Path,
+    gpu: &mut Option<GpuContext>,
+    job: &SweepJob<'_>,
+) -> Result<Evaluation> {
     let (family, grid, xs) = (job.family, &job.grid, job.data);
-    if xs.is_empty() {
+    match path {
+        Path::CpuRef => Ok(evaluate_cpu_ref(family, grid, xs)),
+        Path::Cpu => Ok(evaluate_cpu(family, grid, xs)),
+        Path::Gpu => {
+            if gpu.is_none() {
+                *gpu = Some(GpuContext::open(job.adapter.as_deref())?);
+            }
+            let ctx = gpu.as_ref().expect("opened above");
+            let evaluator = GpuEvaluator::new(ctx, family, grid.len(), job.shape)?;
+            evaluate_with(&evaluator, ctx, family, grid, xs)
+        }
+    }
+}
+
+/// Runs a sweep. `note` receives one-line messages for stderr (the path `auto` chose).
+pub fn run(job: &SweepJob<'_>, note: &mut dyn FnMut(&str)) -> Result<SweepOutcome> {
+    let family = job.family;
+    if job.data.is_empty() {
         return Err(Error::input("the data set is empty"));
     }
-    let filter = job.adapter.as_deref();
+    let mut gpu = None;
     let (primary, reference) = match job.backend {
-        Backend::CpuRef => (evaluate_cpu_ref(family, grid, xs), None),
-        Backend::Gpu => {
-            let ctx = GpuContext::open(filter)?;
-            (evaluate_gpu(&ctx, family, grid, xs)?, None)
+        Backend::One(p) => (evaluate_path(p, &mut gpu, job)?, None),
+        Backend::Both(a, b) => {
+            let ea = evaluate_path(a, &mut gpu, job)?;
+            (ea, Some(evaluate_path(b, &mut gpu, job)?))
         }
-        Backend::Both => {
-            let ctx = GpuContext::open(filter)?;
-            let gpu = evaluate_gpu(&ctx, family, grid, xs)?;
-            (gpu, Some(evaluate_cpu_ref(family, grid, xs)))
-        }
-        Backend::Auto => match GpuContext::open(filter) {
+        Backend::Auto => match GpuContext::open(job.adapter.as_deref()) {
             Ok(ctx) => {
                 note(&format!(
                     "backend auto: using gpu on {}",
                     ctx.summary.label()
                 ));
-                (evaluate_gpu(&ctx, family, grid, xs)?, None)
+                gpu = Some(ctx);
+                (evaluate_path(Path::Gpu, &mut gpu, job)?, None)
             }
             Err(e) => {
-                note(&format!("backend auto: {e}; using cpu-ref"));
-                (evaluate_cpu_ref(family, grid, xs), None)
+                note(&format!("backend auto: {e}; using cpu"));
+                (evaluate_path(Path::Cpu, &mut gpu, job)?, None)
             }
         },
     };
@@ -222,7 +315,7 @@ pub fn run(job: &SweepJob<'_>, note: &mut dyn FnMut(&str)) -> Result<SweepOutcom
         )
     });
     let best = primary.partials.argmax();
-    let mle = family.mle(xs, &grid.fixed_values());
+    let mle = family.mle(job.data, &job.grid.fixed_values());
     Ok(SweepOutcome {
         primary,
         reference,

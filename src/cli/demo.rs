@@ -12,7 +12,7 @@ use klgrid::Result;
 pub struct DemoArgs {
     /// Evaluation path
     #[arg(long, value_name = "BACKEND", default_value = "auto",
-          value_parser = ["auto", "gpu", "cpu-ref", "both"])]
+          value_parser = ["auto", "gpu", "cpu", "cpu-ref", "both"])]
     pub backend: String,
 
     /// Use the adapter whose name contains this text
@@ -53,6 +53,7 @@ pub fn run(args: &DemoArgs) -> Result<i32> {
         data: &xs,
         backend: args.backend.parse()?,
         adapter: args.adapter.clone(),
+        shape: None,
     };
     let out = sweep::run(&job, &mut |m| eprintln!("klgrid: {m}"))?;
     let ev = &out.primary;

@@ -3,9 +3,10 @@
 use clap::Args;
 use klgrid::data;
 use klgrid::family::{lookup, Family};
+use klgrid::gpu::KernelShape;
 use klgrid::grid::{AxisSpec, Grid};
 use klgrid::sample_spec::{SampleSpec, DEFAULT_SEED};
-use klgrid::sweep::Backend;
+use klgrid::sweep::{parse_compare, Backend};
 use klgrid::{Error, Result};
 use std::path::PathBuf;
 use std::time::Instant;
@@ -42,14 +43,43 @@ pub struct JobArgs {
     #[arg(long = "grid", value_name = "SPEC", required = true)]
     pub grid: Vec<String>,
 
-    /// Evaluation path
-    #[arg(long, value_name = "BACKEND", default_value = "auto",
-          value_parser = ["auto", "gpu", "cpu-ref", "both"])]
-    pub backend: String,
-
     /// Use the adapter whose name contains this text (see `klgrid adapters`)
     #[arg(long, value_name = "SUBSTRING")]
     pub adapter: Option<String>,
+
+    /// GPU kernel shape POINTS,WORKGROUP,CHUNK (grid points per invocation, invocations per
+    /// workgroup, samples per chunk) instead of the one chosen for the adapter
+    #[arg(long, value_name = "P,W,C")]
+    pub kernel_shape: Option<String>,
+}
+
+/// Which path evaluates a sweep.
+#[derive(Debug, Args)]
+pub struct BackendArgs {
+    /// Evaluation path: auto (gpu if an adapter exists, else cpu), gpu, cpu (fast CPU path),
+    /// cpu-ref (f64 reference), or both (two paths compared, see --compare)
+    #[arg(long, value_name = "BACKEND", default_value = "auto",
+          value_parser = ["auto", "gpu", "cpu", "cpu-ref", "both"])]
+    pub backend: String,
+
+    /// With --backend both: the two paths to compare, the first tested against the second
+    /// [default: gpu,cpu-ref]
+    #[arg(long, value_name = "A,B")]
+    pub compare: Option<String>,
+}
+
+impl BackendArgs {
+    /// The backend, with `--compare` applied.
+    pub fn backend(&self) -> Result<Backend> {
+        match (self.backend.parse()?, &self.compare) {
+            (Backend::Both(..), Some(c)) => {
+                let (a, b) = parse_compare(c)?;
+                Ok(Backend::Both(a, b))
+            }
+            (_, Some(_)) => Err(Error::input("--compare needs --backend both")),
+            (b, None) => Ok(b),
+        }
+    }
 }
 
 /// A job ready to run: family, grid and data.
@@ -59,8 +89,8 @@ pub struct Job {
     pub data: Vec<f64>,
     pub data_source: String,
     pub data_seconds: f64,
-    pub backend: Backend,
     pub adapter: Option<String>,
+    pub shape: Option<KernelShape>,
 }
 
 impl JobArgs {
@@ -73,7 +103,6 @@ impl JobArgs {
             .map(|s| AxisSpec::parse(s))
             .collect::<Result<Vec<_>>>()?;
         let grid = Grid::new(family, specs)?;
-        let backend: Backend = self.backend.parse()?;
         let t0 = Instant::now();
         let (data, data_source) = match (&self.data, &self.sample) {
             (Some(path), _) => (
@@ -111,8 +140,12 @@ impl JobArgs {
             data,
             data_source,
             data_seconds: t0.elapsed().as_secs_f64(),
-            backend,
             adapter: self.adapter.clone(),
+            shape: self
+                .kernel_shape
+                .as_deref()
+                .map(KernelShape::parse)
+                .transpose()?,
         })
     }
 }

@@ -2,6 +2,7 @@
 //! errors are reported once, in `main`.
 
 pub mod adapters;
+pub mod bench;
 pub mod demo;
 pub mod families;
 pub mod job;
@@ -37,6 +38,8 @@ pub struct Cli {
 pub enum Command {
     /// Evaluate every point of a parameter grid over a data set
     Sweep(sweep::SweepArgs),
+    /// Measure gpu, cpu and cpu-ref on the same job: throughput, device time, agreement
+    Bench(bench::BenchArgs),
     /// A built-in sweep: normal(mu=1.5, sigma=2), 1,000,000 samples, a 64×64 grid
     Demo(demo::DemoArgs),
     /// List the GPU adapters wgpu can see, best first, with their key limits

@@ -1,7 +1,7 @@
 //! `klgrid sweep`.
 
 use super::exit;
-use super::job::JobArgs;
+use super::job::{BackendArgs, JobArgs};
 use clap::Args;
 use klgrid::report::{self, Format, Report};
 use klgrid::sweep::{self, SweepJob};
@@ -13,6 +13,9 @@ use std::path::PathBuf;
 pub struct SweepArgs {
     #[command(flatten)]
     pub job: JobArgs,
+
+    #[command(flatten)]
+    pub backend: BackendArgs,
 
     /// Output format
     #[arg(long, value_name = "FORMAT", default_value = "table",
@@ -27,13 +30,15 @@ pub struct SweepArgs {
 /// Runs the sweep and writes the report; returns the exit code.
 pub fn run(args: &SweepArgs) -> Result<i32> {
     let format: Format = args.format.parse()?;
+    let backend = args.backend.backend()?;
     let job = args.job.build()?;
     let sj = SweepJob {
         family: job.family,
         grid: job.grid,
         data: &job.data,
-        backend: job.backend,
+        backend,
         adapter: job.adapter.clone(),
+        shape: job.shape,
     };
     let outcome = sweep::run(&sj, &mut |msg| eprintln!("klgrid: {msg}"))?;
     let mle_mean_loglik = outcome.mle.as_ref().and_then(|m| {
@@ -51,8 +56,13 @@ pub fn run(args: &SweepArgs) -> Result<i32> {
     write_output(args.out.as_deref(), |w| report::write(&rep, format, w))?;
     if let Some(a) = &outcome.agreement {
         if !a.within_tolerance {
+            let reference = outcome
+                .reference
+                .as_ref()
+                .map_or("reference", |r| r.backend);
             eprintln!(
-                "klgrid: gpu and cpu-ref disagree: max relative difference {:.3e} (tolerance {:.0e}), argmax {}, {} support mismatches",
+                "klgrid: {} and {reference} disagree: max relative difference {:.3e} (tolerance {:.0e}), argmax {}, {} support mismatches",
+                outcome.primary.backend,
                 a.max_rel_diff,
                 a.tolerance,
                 if a.argmax_agrees { "agrees" } else { "differs" },

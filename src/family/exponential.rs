@@ -4,13 +4,26 @@
 //!
 //! Split: a(θ) = ln λ, b(x) = 0, k(x, θ) = −λx.
 
-use super::{Domain, Family, ParamSpec, Shift};
+use super::{Blocked, CpuKernel, Domain, Family, Kernel, ParamSpec, Shift};
 use crate::error::{Error, Result};
+use num_traits::Float;
 use rand::rngs::StdRng;
 use rand_distr::Distribution;
 
 /// The exponential family `exponential(rate)`.
 pub struct Exponential;
+
+/// k(x, θ) = −c₀·x with c₀ = λ.
+pub struct ExponentialKernel;
+
+impl Kernel for ExponentialKernel {
+    const NF: usize = 1;
+    const NC: usize = 1;
+    #[inline(always)]
+    fn k<T: Float>(f: &[T], c: &[T]) -> T {
+        -c[0] * f[0]
+    }
+}
 
 const PARAMS: &[ParamSpec] = &[ParamSpec {
     name: "rate",
@@ -52,9 +65,12 @@ impl Family for Exponential {
         out[0] = t[0];
     }
 
-    /// k = −c₀·x.
     fn kernel(&self, f: &[f64], c: &[f64]) -> f64 {
-        -c[0] * f[0]
+        ExponentialKernel::k(f, c)
+    }
+
+    fn cpu_kernel(&self) -> Option<&'static dyn CpuKernel> {
+        Some(&Blocked::<ExponentialKernel>::NEW)
     }
 
     fn shift(&self) -> Shift {

@@ -22,8 +22,11 @@ use crate::error::{Error, Result};
 use rand::rngs::StdRng;
 
 mod exponential;
+pub mod kernel;
 mod normal;
 mod poisson;
+
+pub use kernel::{Blocked, CpuKernel, Kernel};
 
 /// Every family klgrid knows, in the order `klgrid families` lists them.
 pub static REGISTRY: &[&dyn Family] = &[
@@ -217,6 +220,13 @@ pub trait Family: Sync + Send {
     /// k(x, θ) from the features and the constants, in f64: the host mirror of the WGSL `k4`,
     /// used to check the split and by host-side paths.
     fn kernel(&self, features: &[f64], consts: &[f64]) -> f64;
+
+    /// The kernel for the fast CPU path (`--backend cpu`): `Some(&Blocked::<K>::NEW)` for the
+    /// family's [`Kernel`] `K`. Without it the cpu path evaluates [`Family::kernel`] per sample
+    /// through dynamic dispatch, correct but slow.
+    fn cpu_kernel(&self) -> Option<&'static dyn CpuKernel> {
+        None
+    }
 
     /// For θ-dependent supports: whether the sample with these features lies outside the
     /// θ-dependent part of the support (the θ-independent part is [`Family::in_support`]).

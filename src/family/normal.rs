@@ -4,13 +4,27 @@
 //!
 //! Split: a(θ) = −ln σ − ½ ln 2π, b(x) = 0, k(x, θ) = −(x − μ)²·h with h = 1/(2σ²).
 
-use super::{Domain, Family, ParamSpec, Shift, HALF_LN_2PI};
+use super::{Blocked, CpuKernel, Domain, Family, Kernel, ParamSpec, Shift, HALF_LN_2PI};
 use crate::error::{Error, Result};
+use num_traits::Float;
 use rand::rngs::StdRng;
 use rand_distr::Distribution;
 
 /// The normal family `normal(mu, sigma)`.
 pub struct Normal;
+
+/// k(x, θ) = −(x − c₀)²·c₁ with c₀ = μ − shift, c₁ = 1/(2σ²).
+pub struct NormalKernel;
+
+impl Kernel for NormalKernel {
+    const NF: usize = 1;
+    const NC: usize = 2;
+    #[inline(always)]
+    fn k<T: Float>(f: &[T], c: &[T]) -> T {
+        let d = f[0] - c[0];
+        -(d * d) * c[1]
+    }
+}
 
 const PARAMS: &[ParamSpec] = &[
     ParamSpec {
@@ -58,10 +72,12 @@ impl Family for Normal {
         out[1] = 0.5 / (t[1] * t[1]);
     }
 
-    /// k = −(x − c₀)²·c₁.
     fn kernel(&self, f: &[f64], c: &[f64]) -> f64 {
-        let d = f[0] - c[0];
-        -d * d * c[1]
+        NormalKernel::k(f, c)
+    }
+
+    fn cpu_kernel(&self) -> Option<&'static dyn CpuKernel> {
+        Some(&Blocked::<NormalKernel>::NEW)
     }
 
     fn shift(&self) -> Shift {

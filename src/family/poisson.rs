@@ -4,14 +4,27 @@
 //!
 //! Split: a(θ) = −λ, b(x) = −ln x!, k(x, θ) = x·ln λ.
 
-use super::{Domain, Family, ParamSpec, Shift};
+use super::{Blocked, CpuKernel, Domain, Family, Kernel, ParamSpec, Shift};
 use crate::error::{Error, Result};
 use crate::numeric::ln_factorial;
+use num_traits::Float;
 use rand::rngs::StdRng;
 use rand_distr::Distribution;
 
 /// The Poisson family `poisson(rate)`.
 pub struct Poisson;
+
+/// k(x, θ) = x·c₀ with c₀ = ln λ.
+pub struct PoissonKernel;
+
+impl Kernel for PoissonKernel {
+    const NF: usize = 1;
+    const NC: usize = 1;
+    #[inline(always)]
+    fn k<T: Float>(f: &[T], c: &[T]) -> T {
+        f[0] * c[0]
+    }
+}
 
 const PARAMS: &[ParamSpec] = &[ParamSpec {
     name: "rate",
@@ -60,9 +73,12 @@ impl Family for Poisson {
         out[0] = t[0].ln();
     }
 
-    /// k = x·c₀.
     fn kernel(&self, f: &[f64], c: &[f64]) -> f64 {
-        f[0] * c[0]
+        PoissonKernel::k(f, c)
+    }
+
+    fn cpu_kernel(&self) -> Option<&'static dyn CpuKernel> {
+        Some(&Blocked::<PoissonKernel>::NEW)
     }
 
     fn shift(&self) -> Shift {

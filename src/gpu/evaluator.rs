@@ -6,18 +6,12 @@ use super::adapter::GpuContext;
 use super::kernel::{self, KernelShape};
 use crate::error::{Error, Result};
 use crate::family::Family;
+use crate::split::KernelSums;
 use bytemuck::{Pod, Zeroable};
 use std::time::Instant;
 
 /// Largest partial-sum buffer read back per dispatch (bytes).
 const READBACK_CAP: u64 = 64 << 20;
-
-/// Σᵢ k(xᵢ, θ) per grid point, and the number of samples outside the θ-dependent support.
-#[derive(Debug, Clone, Default)]
-pub struct KernelSums {
-    pub k: Vec<f64>,
-    pub outside: Vec<u64>,
-}
 
 /// Limits the batch planner works within; from the adapter, overridable for tests.
 #[derive(Debug, Clone, Copy)]
@@ -66,9 +60,21 @@ pub struct GpuEvaluator<'c> {
 }
 
 impl<'c> GpuEvaluator<'c> {
-    /// Compiles the kernel of `family` for a grid of `grid_len` points.
-    pub fn new(ctx: &'c GpuContext, family: &'static dyn Family, grid_len: usize) -> Result<Self> {
-        let shape = KernelShape::choose(ctx.summary.is_software, grid_len);
+    /// Compiles the kernel of `family` for a grid of `grid_len` points, in the shape
+    /// [`KernelShape::choose`] picks for the adapter unless `shape` overrides it.
+    pub fn new(
+        ctx: &'c GpuContext,
+        family: &'static dyn Family,
+        grid_len: usize,
+        shape: Option<KernelShape>,
+    ) -> Result<Self> {
+        let shape = shape.unwrap_or_else(|| KernelShape::choose(ctx.summary.is_software, grid_len));
+        if shape.workgroup_size > ctx.limits.max_compute_invocations_per_workgroup {
+            return Err(Error::input(format!(
+                "kernel shape: workgroup size {} exceeds the adapter's {}",
+                shape.workgroup_size, ctx.limits.max_compute_invocations_per_workgroup
+            )));
+        }
         Self::with_shape(ctx, family, shape, BatchLimits::of(&ctx.limits))
     }
 
@@ -171,7 +177,9 @@ impl<'c> GpuEvaluator<'c> {
         let mut sums = KernelSums {
             k: vec![0.0; grid_len],
             outside: vec![0; grid_len],
+            device_seconds: None,
         };
+        let timer = Timer::new(self.ctx);
 
         // Buffers, sized for the largest batch actually used.
         let feat_floats = (n.min(samples_per_batch) * nf).div_ceil(4).max(1) * 4;
@@ -246,7 +254,10 @@ impl<'c> GpuEvaluator<'c> {
                 let used = (n_chunks * n_blocks * g * 4) as u64;
                 let mut enc = device.create_command_encoder(&Default::default());
                 {
-                    let mut pass = enc.begin_compute_pass(&Default::default());
+                    let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor {
+                        label: Some("sweep"),
+                        timestamp_writes: timer.as_ref().map(Timer::writes),
+                    });
                     pass.set_pipeline(&self.pipeline);
                     pass.set_bind_group(0, &bind_group, &[]);
                     pass.dispatch_workgroups(groups_x as u32, groups_y as u32, 1);
@@ -255,7 +266,14 @@ impl<'c> GpuEvaluator<'c> {
                 if let Some(b) = &outside_buf {
                     enc.copy_buffer_to_buffer(b, 0, &readback, partial_bytes, used);
                 }
+                if let Some(t) = &timer {
+                    t.resolve(&mut enc);
+                }
                 queue.submit([enc.finish()]);
+                if let Some(t) = &timer {
+                    let s = t.read(self.ctx)?;
+                    *sums.device_seconds.get_or_insert(0.0) += s;
+                }
                 if batch_n == 0 {
                     device
                         .poll(wgpu::PollType::wait_indefinitely())
@@ -298,6 +316,69 @@ impl<'c> GpuEvaluator<'c> {
             }
         }
         Ok(sums)
+    }
+}
+
+/// Timestamp queries around each compute pass, where the adapter supports them.
+struct Timer {
+    set: wgpu::QuerySet,
+    resolve: wgpu::Buffer,
+    readback: wgpu::Buffer,
+    period_ns: f64,
+}
+
+impl Timer {
+    fn new(ctx: &GpuContext) -> Option<Timer> {
+        if !ctx.features.contains(wgpu::Features::TIMESTAMP_QUERY) {
+            return None;
+        }
+        let device = &ctx.device;
+        let set = device.create_query_set(&wgpu::QuerySetDescriptor {
+            label: Some("sweep timestamps"),
+            ty: wgpu::QueryType::Timestamp,
+            count: 2,
+        });
+        let resolve = device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("timestamps"),
+            size: 16,
+            usage: wgpu::BufferUsages::QUERY_RESOLVE | wgpu::BufferUsages::COPY_SRC,
+            mapped_at_creation: false,
+        });
+        let readback = device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("timestamps readback"),
+            size: 16,
+            usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+            mapped_at_creation: false,
+        });
+        let period_ns = ctx.queue.get_timestamp_period() as f64;
+        Some(Timer {
+            set,
+            resolve,
+            readback,
+            period_ns,
+        })
+    }
+
+    fn writes(&self) -> wgpu::ComputePassTimestampWrites<'_> {
+        wgpu::ComputePassTimestampWrites {
+            query_set: &self.set,
+            beginning_of_pass_write_index: Some(0),
+            end_of_pass_write_index: Some(1),
+        }
+    }
+
+    fn resolve(&self, enc: &mut wgpu::CommandEncoder) {
+        enc.resolve_query_set(&self.set, 0..2, &self.resolve, 0);
+        enc.copy_buffer_to_buffer(&self.resolve, 0, &self.readback, 0, 16);
+    }
+
+    /// Seconds between the two timestamps of the last pass.
+    fn read(&self, ctx: &GpuContext) -> Result<f64> {
+        let mut ticks = [0u64; 2];
+        read_back(ctx, &self.readback, 0, 16, |v: &[f32]| {
+            ticks.copy_from_slice(bytemuck::cast_slice(v));
+        })?;
+        Ok(ticks[1].saturating_sub(ticks[0]) as f64 * self.period_ns * 1e-9)
     }
 }
 

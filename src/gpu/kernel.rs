@@ -21,6 +21,42 @@ impl KernelShape {
         4 * self.accumulators as usize
     }
 
+    /// Parses `POINTS,WORKGROUP,CHUNK` (e.g. `128,32,4096`): grid points per invocation (a
+    /// multiple of 4, at most 512), invocations per workgroup (1–1024) and samples per chunk (a
+    /// multiple of 4, at most 16,384, keeping every shader loop far below llvmpipe's cap).
+    pub fn parse(s: &str) -> crate::Result<KernelShape> {
+        let bad = |why: &str| {
+            crate::Error::input(format!(
+                "--kernel-shape '{s}': {why} (expected POINTS,WORKGROUP,CHUNK, e.g. 128,32,4096)"
+            ))
+        };
+        let v: Vec<u32> = s
+            .split(',')
+            .map(|t| {
+                t.trim()
+                    .parse::<u32>()
+                    .map_err(|_| bad(&format!("'{}' is not a positive integer", t.trim())))
+            })
+            .collect::<crate::Result<_>>()?;
+        let [points, wg, chunk] = v[..] else {
+            return Err(bad("expected three numbers"));
+        };
+        if points == 0 || points % 4 != 0 || points > 512 {
+            return Err(bad("POINTS must be a multiple of 4 between 4 and 512"));
+        }
+        if wg == 0 || wg > 1024 {
+            return Err(bad("WORKGROUP must be between 1 and 1024"));
+        }
+        if chunk == 0 || chunk % 4 != 0 || chunk > 16_384 {
+            return Err(bad("CHUNK must be a multiple of 4 between 4 and 16384"));
+        }
+        Ok(KernelShape {
+            accumulators: points / 4,
+            workgroup_size: wg,
+            chunk_len: chunk,
+        })
+    }
+
     /// Chooses the shape for an adapter and a grid size. This is the one place where the kernel
     /// shape is decided.
     ///

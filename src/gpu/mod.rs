@@ -5,5 +5,5 @@ pub mod evaluator;
 pub mod kernel;
 
 pub use adapter::{list_adapters, AdapterSummary, GpuContext};
-pub use evaluator::{BatchLimits, GpuEvaluator, KernelSums};
+pub use evaluator::{BatchLimits, GpuEvaluator};
 pub use kernel::KernelShape;

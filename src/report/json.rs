@@ -99,14 +99,19 @@ pub fn write(r: &Report<'_>, w: &mut dyn Write) -> std::io::Result<()> {
             })
         }),
     );
-    if let Some(a) = &out.agreement {
-        head.insert("agreement".into(), agreement(a));
+    if let (Some(a), Some(re)) = (&out.agreement, &out.reference) {
+        let mut v = agreement(a);
+        v["reference"] = json!(re.backend);
+        head.insert("agreement".into(), v);
     }
     let mut timings = json!({
         "data_s": r.data_seconds,
         "compile_s": out.primary.compile_seconds,
         "eval_s": out.primary.eval_seconds,
     });
+    if let Some(d) = out.primary.device_seconds {
+        timings["device_s"] = json!(d);
+    }
     if let Some(re) = &out.reference {
         timings["reference_eval_s"] = json!(re.eval_seconds);
     }

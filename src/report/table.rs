@@ -82,10 +82,12 @@ pub fn write(r: &Report<'_>, w: &mut dyn Write) -> std::io::Result<()> {
         }
         None => writeln!(w, "MLE         no closed form for {}", fam.name())?,
     }
-    if let Some(a) = &out.agreement {
+    if let (Some(a), Some(re)) = (&out.agreement, &out.reference) {
         writeln!(
             w,
-            "agreement   gpu vs cpu-ref: max |Δ mean loglik| {:.3e}, max relative {:.3e} (tolerance {:.0e}), argmax {}{} -> {}",
+            "agreement   {} vs {}: max |Δ mean loglik| {:.3e}, max relative {:.3e} (tolerance {:.0e}), argmax {}{} -> {}",
+            ev.backend,
+            re.backend,
             a.max_abs_diff,
             a.max_rel_diff,
             a.tolerance,
@@ -109,8 +111,11 @@ pub fn write(r: &Report<'_>, w: &mut dyn Write) -> std::io::Result<()> {
         ev.eval_seconds,
         evals / ev.eval_seconds.max(1e-12)
     )?;
+    if let Some(d) = ev.device_seconds {
+        write!(w, " (device {d:.3} s)")?;
+    }
     if let Some(re) = &out.reference {
-        write!(w, ", cpu-ref {:.3} s", re.eval_seconds)?;
+        write!(w, ", {} {:.3} s", re.backend, re.eval_seconds)?;
     }
     writeln!(w)?;
 

@@ -1,0 +1,183 @@
+//! `klgrid bench`.
+
+use super::job::JobArgs;
+use super::sweep::write_output;
+use clap::Args;
+use klgrid::bench::{self, BenchOptions, BenchReport};
+use klgrid::sweep::Path;
+use klgrid::{Error, Result};
+use serde_json::json;
+use std::io::Write;
+
+#[derive(Debug, Args)]
+pub struct BenchArgs {
+    #[command(flatten)]
+    pub job: JobArgs,
+
+    /// Paths to measure, comma-separated [default: gpu,cpu,cpu-ref; gpu is left out with a note
+    /// when no adapter exists]
+    #[arg(long, value_name = "LIST")]
+    pub backends: Option<String>,
+
+    /// Timed runs per path, after one warm-up run
+    #[arg(long, value_name = "R", default_value_t = 5)]
+    pub repeat: usize,
+
+    /// Timed runs of cpu-ref (slow, nothing to warm up)
+    #[arg(long, value_name = "R", default_value_t = 1)]
+    pub ref_repeat: usize,
+
+    /// Output format
+    #[arg(long, value_name = "FORMAT", default_value = "table", value_parser = ["table", "json"])]
+    pub format: String,
+
+    /// Write the output to this file instead of stdout
+    #[arg(long, value_name = "PATH")]
+    pub out: Option<std::path::PathBuf>,
+}
+
+pub fn run(args: &BenchArgs) -> Result<i32> {
+    if args.repeat == 0 {
+        return Err(Error::input("--repeat must be at least 1"));
+    }
+    let job = args.job.build()?;
+    let paths: Vec<Path> = match &args.backends {
+        Some(list) => list
+            .split(',')
+            .map(|p| p.trim().parse())
+            .collect::<Result<_>>()?,
+        None => {
+            let mut v = vec![Path::Gpu, Path::Cpu, Path::CpuRef];
+            if let Err(e) = klgrid::gpu::GpuContext::open(job.adapter.as_deref()) {
+                eprintln!("klgrid: bench: leaving out gpu: {e}");
+                v.remove(0);
+            }
+            v
+        }
+    };
+    let opts = BenchOptions {
+        paths,
+        repeat: args.repeat,
+        ref_repeat: args.ref_repeat,
+        adapter: job.adapter.clone(),
+        shape: job.shape,
+    };
+    let report = bench::run(job.family, &job.grid, &job.data, &opts, &mut |m| {
+        eprintln!("klgrid: {m}")
+    })?;
+    let peak = bench::peak_rss_bytes();
+    let json = args.format == "json";
+    write_output(args.out.as_deref(), |w| {
+        if json {
+            write_json(&report, peak, w)
+        } else {
+            write_table(&report, &job.data_source, job.family.name(), peak, w)
+        }
+    })?;
+    Ok(0)
+}
+
+fn stats(s: &bench::Stats) -> serde_json::Value {
+    json!({"median": s.median, "min": s.min, "max": s.max})
+}
+
+fn write_json(r: &BenchReport, peak: Option<u64>, w: &mut dyn Write) -> std::io::Result<()> {
+    let cpu = r.cpu_evals_per_s();
+    let results: Vec<_> = r
+        .results
+        .iter()
+        .map(|b| {
+            json!({
+                "backend": b.path.name(),
+                "adapter": b.adapter,
+                "kernel": b.kernel.map(|k| json!({
+                    "points_per_invocation": k.points_per_invocation(),
+                    "workgroup_size": k.workgroup_size,
+                    "chunk_len": k.chunk_len,
+                })),
+                "runs": b.runs,
+                "evals_per_s": stats(&b.evals_per_s),
+                "seconds": stats(&b.seconds),
+                "device_seconds": b.device_seconds.as_ref().map(stats),
+                "compile_seconds": b.compile_seconds,
+                "speedup_vs_cpu": cpu.map(|c| b.evals_per_s.median / c),
+                "max_rel_diff": b.max_rel_diff,
+            })
+        })
+        .collect();
+    let doc = json!({
+        "n": r.n,
+        "grid_points": r.grid_points,
+        "evaluations_per_run": r.n as f64 * r.grid_points as f64,
+        "peak_rss_bytes": peak,
+        "results": results,
+    });
+    serde_json::to_writer_pretty(&mut *w, &doc).map_err(std::io::Error::other)?;
+    writeln!(w)
+}
+
+fn write_table(
+    r: &BenchReport,
+    source: &str,
+    family: &str,
+    peak: Option<u64>,
+    w: &mut dyn Write,
+) -> std::io::Result<()> {
+    let evals = r.n as f64 * r.grid_points as f64;
+    writeln!(
+        w,
+        "bench: {family} on {source}: n = {}, {} grid points, {evals:.3e} evaluations per run",
+        r.n, r.grid_points
+    )?;
+    writeln!(
+        w,
+        "{:<8} {:>11} {:>11} {:>11} {:>10} {:>10} {:>9} {:>9} {:>12}",
+        "backend",
+        "evals/s",
+        "min",
+        "max",
+        "seconds",
+        "device s",
+        "compile",
+        "vs cpu",
+        "max rel diff"
+    )?;
+    let cpu = r.cpu_evals_per_s();
+    for b in &r.results {
+        let opt = |v: Option<f64>, p: usize| v.map_or("-".to_string(), |v| format!("{v:.p$}"));
+        writeln!(
+            w,
+            "{:<8} {:>11.3e} {:>11.3e} {:>11.3e} {:>10.4} {:>10} {:>9} {:>9} {:>12}",
+            b.path.name(),
+            b.evals_per_s.median,
+            b.evals_per_s.min,
+            b.evals_per_s.max,
+            b.seconds.median,
+            opt(b.device_seconds.map(|d| d.median), 4),
+            opt(b.compile_seconds, 3),
+            cpu.map_or("-".into(), |c| format!("{:.2}x", b.evals_per_s.median / c)),
+            b.max_rel_diff.map_or("-".into(), |d| format!("{d:.2e}")),
+        )?;
+    }
+    for b in r.results.iter().filter(|b| b.adapter.is_some()) {
+        let k = b.kernel.expect("gpu has a kernel shape");
+        writeln!(
+            w,
+            "{}: {}; kernel {} points/invocation, workgroup {}, chunk {}",
+            b.path.name(),
+            b.adapter.as_deref().unwrap_or(""),
+            k.points_per_invocation(),
+            k.workgroup_size,
+            k.chunk_len
+        )?;
+    }
+    writeln!(w, "runs: {} timed after one warm-up (cpu-ref: no warm-up); evals/s = n · grid points / wall seconds (median of runs)", r.results.iter().map(|b| b.runs).max().unwrap_or(0))?;
+    if let Some(p) = peak {
+        writeln!(
+            w,
+            "peak resident memory: {:.0} MiB",
+            p as f64 / (1 << 20) as f64
+        )?;
+    }
+    Ok(())
+}
