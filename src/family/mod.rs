@@ -21,7 +21,11 @@
 use crate::error::{Error, Result};
 use rand::rngs::StdRng;
 
+mod bernoulli;
+mod binomial;
 mod exponential;
+mod geometric;
+mod negative_binomial;
 mod normal;
 mod poisson;
 
@@ -30,6 +34,10 @@ pub static REGISTRY: &[&dyn Family] = &[
     &normal::Normal,
     &exponential::Exponential,
     &poisson::Poisson,
+    &binomial::Binomial,
+    &bernoulli::Bernoulli,
+    &geometric::Geometric,
+    &negative_binomial::NegativeBinomial,
 ];
 
 /// Looks a family up by its CLI name.
