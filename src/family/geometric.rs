@@ -29,7 +29,7 @@ impl Family for Geometric {
         PARAMS
     }
     fn support(&self) -> &'static str {
-        "integers 0, 1, 2, ... (failures before the first success)"
+        "failures before the first success: 0, 1, 2, ..."
     }
     fn integer_data(&self) -> bool {
         true

@@ -39,7 +39,7 @@ impl Family for NegativeBinomial {
         PARAMS
     }
     fn support(&self) -> &'static str {
-        "integers 0, 1, 2, ... (failures before the r-th success)"
+        "failures before the r-th success: 0, 1, 2, ..."
     }
     fn integer_data(&self) -> bool {
         true
