@@ -22,7 +22,10 @@ fn binomial_with_a_trials_axis_matches_cpu_ref_including_outside_counts() {
         let g = grid(fam, &specs);
         let gpu = evaluate_gpu(&ctx, fam, &g, &xs).unwrap();
         let reference = evaluate_cpu_ref(fam, &g, &xs);
-        assert_eq!(gpu.partials.outside, reference.partials.outside, "{specs:?}");
+        assert_eq!(
+            gpu.partials.outside, reference.partials.outside,
+            "{specs:?}"
+        );
         // trials = 5 and 9 leave samples outside; 12 and 30 none.
         for p in 0..g.len() {
             let t = g.theta(p)[0];
