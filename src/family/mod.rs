@@ -21,8 +21,12 @@
 use crate::error::{Error, Result};
 use rand::rngs::StdRng;
 
+mod bernoulli;
+mod binomial;
 mod exponential;
+mod geometric;
 pub mod kernel;
+mod negative_binomial;
 mod normal;
 mod poisson;
 
@@ -33,6 +37,10 @@ pub static REGISTRY: &[&dyn Family] = &[
     &normal::Normal,
     &exponential::Exponential,
     &poisson::Poisson,
+    &binomial::Binomial,
+    &bernoulli::Bernoulli,
+    &geometric::Geometric,
+    &negative_binomial::NegativeBinomial,
 ];
 
 /// Looks a family up by its CLI name.
@@ -313,13 +321,30 @@ pub const HALF_LN_2PI: f64 = 0.918_938_533_204_672_8;
 mod tests {
     use super::*;
 
-    /// a(θ) + b(x) + k(x, θ) must equal the full log-density for every family, on the host in
-    /// f64, for a few θ and x inside the support (with and without shift).
+    /// a(θ) + b(x) + k(x, θ) (+ the host-coupled term h(x, θ), where the family has one) must
+    /// equal the full log-density for every family, on the host in f64, for a few θ and x inside
+    /// the support (with and without shift).
     #[test]
     fn split_reassembles_full_log_density_for_every_family() {
+        use crate::grid::{AxisSpec, Grid, Spacing};
         use rand::SeedableRng;
         for fam in REGISTRY {
             let theta: Vec<f64> = fam.example_theta();
+            // h(x, θ) = host_coupled_sums of the single sample x on a one-point grid at θ.
+            let point = Grid::new(
+                *fam,
+                fam.params()
+                    .iter()
+                    .zip(&theta)
+                    .map(|(p, &v)| AxisSpec {
+                        name: p.name.to_string(),
+                        values: vec![v],
+                        spacing: Spacing::Fixed,
+                    })
+                    .collect(),
+            )
+            .unwrap();
+            let host = |x: f64| fam.host_coupled_sums(&point, &[x]).map_or(0.0, |h| h[0]);
             let mut rng = StdRng::seed_from_u64(7);
             let mut xs = vec![0.0; 64];
             fam.sample_into(&theta, &mut rng, &mut xs).unwrap();
@@ -335,7 +360,9 @@ mod tests {
                     let mut f = [0.0; MAX_FEATURES];
                     fam.features(x, shift, &mut f);
                     let full = fam.ln_pdf(x, &theta);
-                    let split = fam.log_norm(&theta) + fam.data_term(x) + fam.kernel(&f, &c);
+                    assert!(!fam.kernel_outside(&f, &c), "{}: x={x}", fam.name());
+                    let split =
+                        fam.log_norm(&theta) + fam.data_term(x) + fam.kernel(&f, &c) + host(x);
                     assert!(
                         (full - split).abs() <= 1e-9 * full.abs().max(1.0),
                         "{}: x={x} full={full} split={split}",
