@@ -8,7 +8,7 @@
 //! deterministic and do not depend on the number of threads.
 
 use crate::family::kernel::BLOCK_POINTS;
-use crate::family::{Family, MAX_FEATURES, MAX_KERNEL_CONSTS};
+use crate::family::Family;
 use crate::split::{KernelSums, Prepared};
 use rayon::prelude::*;
 
@@ -46,10 +46,7 @@ pub fn kernel_sums(family: &dyn Family, prep: &Prepared, consts: &[f32]) -> Kern
         let c = &soa[b * nc * G..(b + 1) * nc * G];
         let mut sums = [0f64; G];
         let mut out = [0u64; G];
-        match family.cpu_kernel() {
-            Some(k) => k.sum_block(feats, c, &mut sums, &mut out),
-            None => generic_block(family, feats, c, &mut sums, &mut out),
-        }
+        family.coupled().sum_block(feats, c, &mut sums, &mut out);
         (sums, out)
     };
     let add = |total: &mut BlockSums, part: &BlockSums| {
@@ -99,24 +96,4 @@ pub fn kernel_sums(family: &dyn Family, prep: &Prepared, consts: &[f32]) -> Kern
     sums.k.truncate(grid_len);
     sums.outside.truncate(grid_len);
     sums
-}
-
-/// Fallback for a family without a [`crate::family::CpuKernel`]: its f64 `kernel` per sample
-/// per point, through dynamic dispatch.
-fn generic_block(family: &dyn Family, feats: &[f32], c: &[f32], sums: &mut [f64], out: &mut [u64]) {
-    let (nf, nc) = (family.n_features(), family.n_kernel_consts());
-    for g in 0..G {
-        let mut cg = [0f64; MAX_KERNEL_CONSTS];
-        for j in 0..nc {
-            cg[j] = c[j * G + g] as f64;
-        }
-        let mut f = [0f64; MAX_FEATURES];
-        for x in feats.chunks_exact(nf) {
-            for j in 0..nf {
-                f[j] = x[j] as f64;
-            }
-            sums[g] += family.kernel(&f[..nf], &cg[..nc]);
-            out[g] += family.kernel_outside(&f[..nf], &cg[..nc]) as u64;
-        }
-    }
 }

@@ -32,7 +32,8 @@ pub struct Prepared {
     pub outside: u64,
     /// Σ b(xᵢ) over the samples inside, in f64.
     pub data_sum: f64,
-    /// [`Shift::Location`]: the centre subtracted from the first feature (else 0).
+    /// The shift handed to [`Family::kernel_consts`]: the centre subtracted from the first
+    /// feature ([`Shift::Location`] or [`Shift::Linear`]; else 0).
     pub shift: f64,
     /// [`Shift::Linear`]: the centres sⱼ subtracted from every feature (else 0).
     pub linear_shift: [f64; MAX_FEATURES],
@@ -80,7 +81,8 @@ fn feature_means(family: &dyn Family, xs: &[f64]) -> [f64; MAX_FEATURES] {
 /// Prepares `xs` for the device paths of `family`.
 pub fn prepare(family: &dyn Family, xs: &[f64]) -> Prepared {
     let nf = family.n_features();
-    let (shift, linear_shift) = match family.shift() {
+    // `location` goes to `features`; `linear_shift` is subtracted from the features after.
+    let (location, linear_shift) = match family.shift() {
         Shift::None => (0.0, [0.0; MAX_FEATURES]),
         Shift::Location => (feature_means(family, xs)[0], [0.0; MAX_FEATURES]),
         Shift::Linear => (0.0, feature_means(family, xs)),
@@ -97,7 +99,7 @@ pub fn prepare(family: &dyn Family, xs: &[f64]) -> Prepared {
                     outside += 1;
                     continue;
                 }
-                family.features(x, shift, &mut f);
+                family.features(x, location, &mut f);
                 feats.extend((0..nf).map(|j| (f[j] - linear_shift[j]) as f32));
                 b.add(family.data_term(x));
             }
@@ -117,7 +119,7 @@ pub fn prepare(family: &dyn Family, xs: &[f64]) -> Prepared {
         features,
         outside,
         data_sum: data_sum.value(),
-        shift,
+        shift: location + linear_shift[0],
         linear_shift,
         n: xs.len(),
     }
@@ -171,7 +173,7 @@ pub fn assemble(
                 let h = host.map_or(0.0, |h| h[p]);
                 let centre = if linear {
                     let mut c = [0.0; MAX_KERNEL_CONSTS];
-                    family.kernel_consts(theta, 0.0, &mut c);
+                    family.kernel_consts(theta, prep.shift, &mut c);
                     n_in * family.kernel(&prep.linear_shift, &c)
                 } else {
                     0.0

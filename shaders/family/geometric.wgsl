@@ -1,6 +1,6 @@
-// Geometric family (failures before the first success): k(x, θ) = (x − m)·ln(1 − p), with
-// c0 = ln(1 − p) and c1 = m (the centre, exact in f32; m·ln(1 − p) is added on the host).
-// Lanes are four grid points; x is one sample (an integer ≥ 0).
-fn k4(x: f32, c0: vec4<f32>, c1: vec4<f32>) -> vec4<f32> {
-    return (vec4<f32>(x) - c1) * c0;
+// Geometric family (failures before the first success): k(x, θ) = x·ln(1 − p), with
+// c0 = ln(1 − p). The host sends x − x̄ and adds n·x̄·ln(1 − p) in f64 (linear centring).
+// Lanes are four grid points.
+fn k4(x: f32, c0: vec4<f32>) -> vec4<f32> {
+    return c0 * x;
 }

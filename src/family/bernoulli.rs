@@ -2,18 +2,29 @@
 //!
 //! log Q(x | p) = x ln p + (1 − x) ln(1 − p)
 //!
-//! Split: a(θ) = ln(1 − p) + m·logit p, b(x) = 0, k(x, θ) = (x − m)·logit p with
-//! logit p = ln p − ln(1 − p) and m = centre(p), the mean rounded to be exact in f32 (centring
-//! keeps the device's f32 partial sums small; see `binomial.rs`).
+//! Split: a(θ) = ln(1 − p), b(x) = 0, k(x, θ) = x·logit p with logit p = ln p − ln(1 − p);
+//! the kernel is linear in x, so the device sums (x − x̄)·logit p ([`Shift::Linear`]).
 
-use super::binomial::centre;
-use super::{Domain, Family, ParamSpec};
+use super::{Blocked, CoupledKernel, Domain, Family, Kernel, ParamSpec, Shift};
 use crate::error::{Error, Result};
+use num_traits::Float;
 use rand::rngs::StdRng;
 use rand_distr::Distribution;
 
 /// The Bernoulli family `bernoulli(p)`.
 pub struct Bernoulli;
+
+/// k(x, θ) = x·c₀ with c₀ = logit p.
+pub struct LogitKernel;
+
+impl Kernel for LogitKernel {
+    const NF: usize = 1;
+    const NC: usize = 1;
+    #[inline(always)]
+    fn k<T: Float>(f: &[T], c: &[T]) -> T {
+        f[0] * c[0]
+    }
+}
 
 const PARAMS: &[ParamSpec] = &[ParamSpec {
     name: "p",
@@ -49,25 +60,22 @@ impl Family for Bernoulli {
         x == 0.0 || x == 1.0
     }
 
-    /// a = ln(1 − p) + m·logit p, m = centre(p).
+    /// a = ln(1 − p).
     fn log_norm(&self, t: &[f64]) -> f64 {
-        let p = t[0];
-        (-p).ln_1p() + centre(p) * (p.ln() - (-p).ln_1p())
+        (-t[0]).ln_1p()
     }
 
-    fn n_kernel_consts(&self) -> usize {
-        2
+    fn coupled(&self) -> &'static dyn CoupledKernel {
+        &Blocked::<LogitKernel>::NEW
     }
 
-    /// c₀ = logit p = ln p − ln(1 − p), c₁ = m = centre(p).
+    /// c₀ = logit p = ln p − ln(1 − p).
     fn kernel_consts(&self, t: &[f64], _shift: f64, out: &mut [f64]) {
         out[0] = t[0].ln() - (-t[0]).ln_1p();
-        out[1] = centre(t[0]);
     }
 
-    /// k = (x − c₁)·c₀.
-    fn kernel(&self, f: &[f64], c: &[f64]) -> f64 {
-        (f[0] - c[1]) * c[0]
+    fn shift(&self) -> Shift {
+        Shift::Linear
     }
 
     fn wgsl(&self) -> &'static str {
@@ -101,7 +109,7 @@ impl Family for Bernoulli {
 
 #[cfg(test)]
 mod tests {
-    use super::super::binomial::golden_max;
+    use super::super::discrete::golden_max;
     use super::*;
     use rand::SeedableRng;
 

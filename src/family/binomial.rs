@@ -3,32 +3,43 @@
 //!
 //! log Q(x | t, p) = ln t! − ln x! − ln (t − x)! + x ln p + (t − x) ln(1 − p)
 //!
-//! Split: a(θ) = ln t! + t·ln(1 − p) + m·logit p, b(x) = −ln x!, k(x, θ) = (x − m)·logit p with
-//! logit p = ln p − ln(1 − p) and m = [`centre`](t·p), and the host-coupled term
-//! h(x, t) = −ln (t − x)!, which depends on θ only through t (usually one fixed value:
-//! `--grid trials=20`). The support depends on t: samples with x > t are counted outside on the
-//! device (`outside4`).
-//!
-//! Centring the kernel at the mean m of Q(· | θ) keeps the f32 partial sums on the device small
-//! near the best grid points: summing the uncentred x·logit p of integer data in f32 drifts
-//! systematically (the terms take few distinct values, so their rounding errors do not cancel),
-//! by up to ~1.3e-6 of the mean log-likelihood for n = 10⁶ — above the 1e-6 tolerance.
-//!
-//! This file also holds the helpers the count families share: [`centre`], [`value_counts`]
-//! (histogram of the distinct integer data values), [`per_param_value`] (a per-parameter-value
-//! quantity spread over the grid) and [`summed_entropy`] (−Σ p ln p by direct summation).
+//! Split: a(θ) = ln t! + t·ln(1 − p), b(x) = −ln x!, k(x, θ) = x·logit p with
+//! logit p = ln p − ln(1 − p), and the host-coupled term h(x, t) = −ln (t − x)!, which depends on
+//! θ only through t (usually one fixed value: `--grid trials=20`). The kernel is linear in x: the
+//! device sums (x − x̄)·logit p and the host adds n·x̄·logit p ([`Shift::Linear`]), which keeps the
+//! f32 partial sums small. The support depends on t: samples with x > t are counted outside on
+//! the device (`outside4`), against the bound t + ½ − x̄ on the shifted sample (half-way between
+//! integers, so f32 rounding cannot move a sample across it).
 
-use super::{Domain, Family, ParamSpec};
+use super::bernoulli::LogitKernel;
+use super::discrete::{per_param_value, summed_entropy, value_counts};
+use super::{Blocked, CoupledKernel, Domain, Family, Kernel, ParamSpec, Shift};
 use crate::error::{Error, Result};
 use crate::grid::Grid;
 use crate::numeric::{ln_factorial, Neumaier};
+use num_traits::Float;
 use rand::rngs::StdRng;
 use rand_distr::Distribution;
-use rayon::prelude::*;
-use std::collections::BTreeMap;
 
 /// The binomial family `binomial(trials, p)`.
 pub struct Binomial;
+
+/// k(x, θ) = x·c₀ with c₀ = logit p; outside when x > c₁ = t + ½ (x and c₁ both shifted).
+pub struct BinomialKernel;
+
+impl Kernel for BinomialKernel {
+    const NF: usize = 1;
+    const NC: usize = 2;
+    const THETA_SUPPORT: bool = true;
+    #[inline(always)]
+    fn k<T: Float>(f: &[T], c: &[T]) -> T {
+        LogitKernel::k(f, c)
+    }
+    #[inline(always)]
+    fn outside<T: Float>(f: &[T], c: &[T]) -> bool {
+        f[0] > c[1]
+    }
+}
 
 const PARAMS: &[ParamSpec] = &[
     ParamSpec {
@@ -73,14 +84,10 @@ impl Family for Binomial {
         x >= 0.0 && x.is_finite() && x.fract() == 0.0
     }
 
-    fn theta_dependent_support(&self) -> bool {
-        true
-    }
-
-    /// a = ln t! + t·ln(1 − p) + m·logit p, m = centre(t·p).
+    /// a = ln t! + t·ln(1 − p).
     fn log_norm(&self, t: &[f64]) -> f64 {
         let (n, p) = (t[0], t[1]);
-        ln_factorial(n) + n * (-p).ln_1p() + centre(n * p) * (p.ln() - (-p).ln_1p())
+        ln_factorial(n) + n * (-p).ln_1p()
     }
 
     /// b = −ln x!.
@@ -88,25 +95,19 @@ impl Family for Binomial {
         -ln_factorial(x)
     }
 
-    fn n_kernel_consts(&self) -> usize {
-        3
+    fn coupled(&self) -> &'static dyn CoupledKernel {
+        &Blocked::<BinomialKernel>::NEW
     }
 
-    /// c₀ = logit p = ln p − ln(1 − p), c₁ = m = centre(t·p), c₂ = t (for the support test).
-    fn kernel_consts(&self, t: &[f64], _shift: f64, out: &mut [f64]) {
+    /// c₀ = logit p = ln p − ln(1 − p), c₁ = t + ½ − shift (the support bound on the shifted
+    /// sample).
+    fn kernel_consts(&self, t: &[f64], shift: f64, out: &mut [f64]) {
         out[0] = t[1].ln() - (-t[1]).ln_1p();
-        out[1] = centre(t[0] * t[1]);
-        out[2] = t[0];
+        out[1] = t[0] + 0.5 - shift;
     }
 
-    /// k = (x − c₁)·c₀.
-    fn kernel(&self, f: &[f64], c: &[f64]) -> f64 {
-        (f[0] - c[1]) * c[0]
-    }
-
-    /// Outside when x > c₂ = t.
-    fn kernel_outside(&self, f: &[f64], c: &[f64]) -> bool {
-        f[0] > c[2]
+    fn shift(&self) -> Shift {
+        Shift::Linear
     }
 
     /// Σᵢ −ln (t − xᵢ)! over the samples with 0 ≤ xᵢ ≤ t, once per distinct t:
@@ -156,159 +157,10 @@ impl Family for Binomial {
     }
 }
 
-/// The centre m of a count family's kernel k = (x − m)·c, from the mean μ of Q(· | θ): μ rounded
-/// to a multiple of 1/256 and to f32, and capped at 2²⁴, so that m is exact in f32 (the host adds
-/// m·c in f64 to a(θ), the device subtracts the same m) and x − m is exact in f32 for the
-/// integer samples within 2¹⁶ of it.
-pub(super) fn centre(mean: f64) -> f64 {
-    let m = ((mean * 256.0).round() / 256.0).clamp(0.0, 16_777_216.0);
-    m as f32 as f64
-}
-
-/// Values below this are counted in a dense table in [`value_counts`], larger ones in a map.
-const DENSE: usize = 1024;
-
-/// The distinct values v of the samples that are non-negative integers, ascending, with their
-/// counts. Count families use it to evaluate Σᵢ h(xᵢ) as Σ_v count_v·h(v).
-pub(super) fn value_counts(xs: &[f64]) -> Vec<(f64, u64)> {
-    let parts: Vec<(Vec<u64>, BTreeMap<u64, u64>)> = xs
-        .par_chunks(1 << 18)
-        .map(|chunk| {
-            let mut dense = vec![0u64; DENSE];
-            let mut sparse = BTreeMap::new();
-            for &x in chunk {
-                if !(x >= 0.0 && x.fract() == 0.0 && x < 1.8e19) {
-                    continue;
-                }
-                let v = x as u64;
-                if (v as usize) < DENSE {
-                    dense[v as usize] += 1;
-                } else {
-                    *sparse.entry(v).or_insert(0) += 1;
-                }
-            }
-            (dense, sparse)
-        })
-        .collect();
-    let mut dense = vec![0u64; DENSE];
-    let mut sparse = BTreeMap::new();
-    for (d, s) in parts {
-        for (a, b) in dense.iter_mut().zip(d) {
-            *a += b;
-        }
-        for (v, c) in s {
-            *sparse.entry(v).or_insert(0) += c;
-        }
-    }
-    let mut out: Vec<(f64, u64)> = dense
-        .iter()
-        .enumerate()
-        .filter(|(_, &c)| c > 0)
-        .map(|(v, &c)| (v as f64, c))
-        .collect();
-    out.extend(sparse.into_iter().map(|(v, c)| (v as f64, c)));
-    out
-}
-
-/// For every grid point, `f(θⱼ)` of its value θⱼ of parameter `j`: `f` is evaluated once per
-/// value of that parameter's axis (not once per grid point) and spread over the row-major grid.
-pub(super) fn per_param_value(grid: &Grid, j: usize, f: impl Fn(f64) -> f64) -> Vec<f64> {
-    let axes = grid.axes();
-    let pos = axes
-        .iter()
-        .position(|a| a.param == j)
-        .expect("a validated grid has an axis for every parameter");
-    // Later axes vary faster: the axis index of point p is (p / stride) % len.
-    let stride: usize = axes[pos + 1..].iter().map(|a| a.values.len()).product();
-    let values: Vec<f64> = axes[pos].values.iter().map(|&v| f(v)).collect();
-    let len = values.len();
-    let mut out = vec![0.0; grid.len()];
-    out.par_iter_mut()
-        .enumerate()
-        .for_each(|(p, o)| *o = values[(p / stride) % len]);
-    out
-}
-
-/// Most terms [`summed_entropy`] adds before giving up (returning `None`).
-const MAX_ENTROPY_TERMS: usize = 20_000_000;
-
-/// H = −Σₓ p(x) ln p(x) for a unimodal pmf on the integers {0, …, upper} (`upper` = `None`:
-/// unbounded), from `ln_pmf`: summed outwards from `mode`, each side stopping once a term
-/// −p ln p falls below 1e-20 (the pmf decreases away from the mode, so the rest of that tail is
-/// negligible). `None` when that takes more than 2·10⁷ terms.
-pub(super) fn summed_entropy(
-    ln_pmf: impl Fn(f64) -> f64,
-    mode: f64,
-    upper: Option<f64>,
-) -> Option<f64> {
-    let mut h = Neumaier::default();
-    let mut terms = 0usize;
-    let add = |x: f64, h: &mut Neumaier| {
-        let lp = ln_pmf(x);
-        let p = lp.exp();
-        let term = if p > 0.0 { -p * lp } else { 0.0 };
-        h.add(term);
-        term
-    };
-    // Upwards from the mode (inclusive).
-    let mut x = mode;
-    loop {
-        if upper.is_some_and(|u| x > u) {
-            break;
-        }
-        let term = add(x, &mut h);
-        terms += 1;
-        if terms > MAX_ENTROPY_TERMS {
-            return None;
-        }
-        if term < 1e-20 && x > mode {
-            break;
-        }
-        x += 1.0;
-    }
-    // Downwards from the mode (exclusive).
-    let mut x = mode - 1.0;
-    while x >= 0.0 {
-        let term = add(x, &mut h);
-        terms += 1;
-        if terms > MAX_ENTROPY_TERMS {
-            return None;
-        }
-        if term < 1e-20 {
-            break;
-        }
-        x -= 1.0;
-    }
-    Some(h.value())
-}
-
-#[cfg(test)]
-/// Golden-section search for the maximiser of a unimodal `f` on [a, b].
-pub(super) fn golden_max(f: impl Fn(f64) -> f64, mut a: f64, mut b: f64) -> f64 {
-    let g = (5f64.sqrt() - 1.0) / 2.0;
-    let (mut c, mut d) = (b - g * (b - a), a + g * (b - a));
-    let (mut fc, mut fd) = (f(c), f(d));
-    for _ in 0..200 {
-        if fc > fd {
-            b = d;
-            d = c;
-            fd = fc;
-            c = b - g * (b - a);
-            fc = f(c);
-        } else {
-            a = c;
-            c = d;
-            fc = fd;
-            d = a + g * (b - a);
-            fd = f(d);
-        }
-    }
-    (a + b) / 2.0
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::family::discrete::golden_max;
     use crate::grid::AxisSpec;
     use rand::SeedableRng;
 

@@ -4,7 +4,7 @@
 //!
 //! Split: a(θ) = ln λ, b(x) = 0, k(x, θ) = −λx.
 
-use super::{Blocked, CpuKernel, Domain, Family, Kernel, ParamSpec, Shift};
+use super::{Blocked, CoupledKernel, Domain, Family, Kernel, ParamSpec, Shift};
 use crate::error::{Error, Result};
 use num_traits::Float;
 use rand::rngs::StdRng;
@@ -56,21 +56,13 @@ impl Family for Exponential {
         t[0].ln()
     }
 
-    fn n_kernel_consts(&self) -> usize {
-        1
-    }
-
     /// c₀ = λ.
     fn kernel_consts(&self, t: &[f64], _shift: f64, out: &mut [f64]) {
         out[0] = t[0];
     }
 
-    fn kernel(&self, f: &[f64], c: &[f64]) -> f64 {
-        ExponentialKernel::k(f, c)
-    }
-
-    fn cpu_kernel(&self) -> Option<&'static dyn CpuKernel> {
-        Some(&Blocked::<ExponentialKernel>::NEW)
+    fn coupled(&self) -> &'static dyn CoupledKernel {
+        &Blocked::<ExponentialKernel>::NEW
     }
 
     fn shift(&self) -> Shift {

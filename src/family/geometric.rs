@@ -3,18 +3,29 @@
 //!
 //! log Q(x | p) = ln p + x ln(1 − p)
 //!
-//! Split: a(θ) = ln p + m·ln(1 − p), b(x) = 0, k(x, θ) = (x − m)·ln(1 − p) with
-//! m = centre((1 − p)/p), the mean rounded to be exact in f32 (centring keeps the device's f32
-//! partial sums small; see `binomial.rs`).
+//! Split: a(θ) = ln p, b(x) = 0, k(x, θ) = x·ln(1 − p); the kernel is linear in x, so the
+//! device sums (x − x̄)·ln(1 − p) ([`Shift::Linear`]).
 
-use super::binomial::centre;
-use super::{Domain, Family, ParamSpec};
+use super::{Blocked, CoupledKernel, Domain, Family, Kernel, ParamSpec, Shift};
 use crate::error::{Error, Result};
+use num_traits::Float;
 use rand::rngs::StdRng;
 use rand_distr::Distribution;
 
 /// The geometric family `geometric(p)`.
 pub struct Geometric;
+
+/// k(x, θ) = x·c₀ with c₀ = ln(1 − p): the failures' term of the geometric and negative binomial.
+pub struct FailureKernel;
+
+impl Kernel for FailureKernel {
+    const NF: usize = 1;
+    const NC: usize = 1;
+    #[inline(always)]
+    fn k<T: Float>(f: &[T], c: &[T]) -> T {
+        f[0] * c[0]
+    }
+}
 
 const PARAMS: &[ParamSpec] = &[ParamSpec {
     name: "p",
@@ -48,25 +59,22 @@ impl Family for Geometric {
         x >= 0.0 && x.is_finite() && x.fract() == 0.0
     }
 
-    /// a = ln p + m·ln(1 − p), m = centre((1 − p)/p).
+    /// a = ln p.
     fn log_norm(&self, t: &[f64]) -> f64 {
-        let p = t[0];
-        p.ln() + centre((1.0 - p) / p) * (-p).ln_1p()
+        t[0].ln()
     }
 
-    fn n_kernel_consts(&self) -> usize {
-        2
+    fn coupled(&self) -> &'static dyn CoupledKernel {
+        &Blocked::<FailureKernel>::NEW
     }
 
-    /// c₀ = ln(1 − p), c₁ = m = centre((1 − p)/p).
+    /// c₀ = ln(1 − p).
     fn kernel_consts(&self, t: &[f64], _shift: f64, out: &mut [f64]) {
         out[0] = (-t[0]).ln_1p();
-        out[1] = centre((1.0 - t[0]) / t[0]);
     }
 
-    /// k = (x − c₁)·c₀.
-    fn kernel(&self, f: &[f64], c: &[f64]) -> f64 {
-        (f[0] - c[1]) * c[0]
+    fn shift(&self) -> Shift {
+        Shift::Linear
     }
 
     fn wgsl(&self) -> &'static str {
@@ -103,7 +111,7 @@ impl Family for Geometric {
 
 #[cfg(test)]
 mod tests {
-    use super::super::binomial::golden_max;
+    use super::super::discrete::golden_max;
     use super::*;
     use rand::SeedableRng;
 

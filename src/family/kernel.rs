@@ -33,17 +33,31 @@ pub const BLOCK_POINTS: usize = 64;
 /// Samples summed in f32 before each f64 accumulation.
 const TILE: usize = 256;
 
-/// Object-safe access to a family's kernel on the CPU.
-pub trait CpuKernel: Send + Sync {
+/// Object-safe access to a family's [`Kernel`]: its sizes, its f64 host evaluation, and its
+/// blocked f32 loop for the fast CPU path. Families return `&Blocked::<K>::NEW` from
+/// [`Family::coupled`](super::Family::coupled).
+pub trait CoupledKernel: Send + Sync {
+    /// Features per sample ([`Kernel::NF`]).
+    fn n_features(&self) -> usize;
+
+    /// Constants per grid point ([`Kernel::NC`]).
+    fn n_consts(&self) -> usize;
+
+    /// Whether the support depends on θ ([`Kernel::THETA_SUPPORT`]).
+    fn theta_dependent_support(&self) -> bool;
+
+    /// k(f, c) in f64.
+    fn k64(&self, f: &[f64], c: &[f64]) -> f64;
+
+    /// Whether the sample is outside the θ-dependent support, in f64.
+    fn outside64(&self, f: &[f64], c: &[f64]) -> bool;
+
     /// For one block of [`BLOCK_POINTS`] grid points whose constants are given structure-of-
     /// arrays (`consts[j * BLOCK_POINTS + g]` is constant j of point g), adds Σ k over the
     /// samples of `feats` (f32, sample-major, NF per sample) into `sums` and the number of
     /// samples outside the θ-dependent support into `outside`. Tiles of 256 samples are summed in
     /// f32, then added to the f64 sums in sample order.
     fn sum_block(&self, feats: &[f32], consts: &[f32], sums: &mut [f64], outside: &mut [u64]);
-
-    /// Host f64 evaluation of k (the same formula).
-    fn k64(&self, f: &[f64], c: &[f64]) -> f64;
 }
 
 /// Runs a [`Kernel`] register-blocked over [`BLOCK_POINTS`] grid points.
@@ -54,7 +68,27 @@ impl<K: Kernel> Blocked<K> {
     pub const NEW: Self = Blocked(PhantomData);
 }
 
-impl<K: Kernel> CpuKernel for Blocked<K> {
+impl<K: Kernel> CoupledKernel for Blocked<K> {
+    fn n_features(&self) -> usize {
+        K::NF
+    }
+
+    fn n_consts(&self) -> usize {
+        K::NC
+    }
+
+    fn theta_dependent_support(&self) -> bool {
+        K::THETA_SUPPORT
+    }
+
+    fn k64(&self, f: &[f64], c: &[f64]) -> f64 {
+        K::k(f, c)
+    }
+
+    fn outside64(&self, f: &[f64], c: &[f64]) -> bool {
+        K::outside(f, c)
+    }
+
     fn sum_block(&self, feats: &[f32], consts: &[f32], sums: &mut [f64], outside: &mut [u64]) {
         // The same loop compiled for the widest vector unit present. Each grid point's sum runs
         // in the same order in every version (vectorisation is across grid points), so the
@@ -71,10 +105,6 @@ impl<K: Kernel> CpuKernel for Blocked<K> {
             }
         }
         sum_block_impl::<K>(feats, consts, sums, outside)
-    }
-
-    fn k64(&self, f: &[f64], c: &[f64]) -> f64 {
-        K::k(f, c)
     }
 }
 

@@ -23,6 +23,7 @@ use rand::rngs::StdRng;
 
 mod bernoulli;
 mod binomial;
+mod discrete;
 mod exponential;
 mod geometric;
 pub mod kernel;
@@ -30,7 +31,7 @@ mod negative_binomial;
 mod normal;
 mod poisson;
 
-pub use kernel::{Blocked, CpuKernel, Kernel};
+pub use kernel::{Blocked, CoupledKernel, Kernel};
 
 /// Every family klgrid knows, in the order `klgrid families` lists them.
 pub static REGISTRY: &[&dyn Family] = &[
@@ -115,6 +116,7 @@ pub enum Shift {
     /// Kernels linear and homogeneous in the features, k(f, θ) = Σⱼ cⱼ(θ)·fⱼ: every feature goes
     /// to the device as `fⱼ − sⱼ`, `sⱼ` its mean, and the host adds n·k(s, θ) in f64. The device
     /// then sums terms of both signs whose total is near zero, instead of n terms of one sign.
+    /// [`Family::kernel_consts`] receives s₀ (for support bounds on the shifted feature).
     Linear,
 }
 
@@ -190,10 +192,10 @@ pub trait Family: Sync + Send {
     /// Whether x lies in the part of the support that does not depend on θ.
     fn in_support(&self, x: f64) -> bool;
 
-    /// Whether the support also depends on θ (then [`Family::kernel_outside`] counts samples
-    /// outside it per grid point on the device).
+    /// Whether the support also depends on θ (then the kernel's `outside` is counted per grid
+    /// point on the device).
     fn theta_dependent_support(&self) -> bool {
-        false
+        self.coupled().theta_dependent_support()
     }
 
     /// a(θ): θ-only terms of the log-density, f64.
@@ -204,18 +206,26 @@ pub trait Family: Sync + Send {
         0.0
     }
 
+    /// The coupled kernel k(f, θ): `&Blocked::<K>::NEW` for the family's [`Kernel`] `K`. It
+    /// fixes the number of features and constants, evaluates k in f64 on the host, and runs the
+    /// fast CPU path; the WGSL `k4` is its device twin.
+    fn coupled(&self) -> &'static dyn CoupledKernel;
+
     /// Number of kernel constants per grid point (≤ [`MAX_KERNEL_CONSTS`]); the WGSL `k4` takes
     /// this many `vec4<f32>` arguments after the sample features.
-    fn n_kernel_consts(&self) -> usize;
+    fn n_kernel_consts(&self) -> usize {
+        self.coupled().n_consts()
+    }
 
     /// Fills `out[..n_kernel_consts()]` with the kernel constants of θ, computed in f64. `shift`
-    /// is the centre `c` subtracted from the first feature (0 unless [`Family::shift`] is
-    /// `Location`).
+    /// is the centre subtracted from the first feature on its way to the device (0 with
+    /// [`Shift::None`]): location families fold it into μ; linear kernels may use it for a
+    /// θ-dependent support bound on the shifted feature.
     fn kernel_consts(&self, theta: &[f64], shift: f64, out: &mut [f64]);
 
     /// Number of per-sample features the kernel reads (1 or 2; [`MAX_FEATURES`] at most).
     fn n_features(&self) -> usize {
-        1
+        self.coupled().n_features()
     }
 
     /// The per-sample inputs of the kernel, computed on the host in f64 before rounding to f32
@@ -225,21 +235,15 @@ pub trait Family: Sync + Send {
         out[0] = x - shift;
     }
 
-    /// k(x, θ) from the features and the constants, in f64: the host mirror of the WGSL `k4`,
-    /// used to check the split and by host-side paths.
-    fn kernel(&self, features: &[f64], consts: &[f64]) -> f64;
-
-    /// The kernel for the fast CPU path (`--backend cpu`): `Some(&Blocked::<K>::NEW)` for the
-    /// family's [`Kernel`] `K`. Without it the cpu path evaluates [`Family::kernel`] per sample
-    /// through dynamic dispatch, correct but slow.
-    fn cpu_kernel(&self) -> Option<&'static dyn CpuKernel> {
-        None
+    /// k(x, θ) from the features and the constants, in f64 (the family's [`Kernel`]).
+    fn kernel(&self, features: &[f64], consts: &[f64]) -> f64 {
+        self.coupled().k64(features, consts)
     }
 
     /// For θ-dependent supports: whether the sample with these features lies outside the
     /// θ-dependent part of the support (the θ-independent part is [`Family::in_support`]).
-    fn kernel_outside(&self, _features: &[f64], _consts: &[f64]) -> bool {
-        false
+    fn kernel_outside(&self, features: &[f64], consts: &[f64]) -> bool {
+        self.coupled().outside64(features, consts)
     }
 
     /// Coupled terms the device cannot evaluate (WGSL has no `lgamma`) but that depend on θ only

@@ -3,14 +3,14 @@
 //!
 //! log Q(x | r, p) = lnΓ(x + r) − lnΓ(r) − ln x! + r ln p + x ln(1 − p)
 //!
-//! Split: a(θ) = r ln p − lnΓ(r) + m·ln(1 − p), b(x) = −ln x!, k(x, θ) = (x − m)·ln(1 − p) with
-//! m = centre(r(1 − p)/p), the mean rounded to be exact in f32 (centring keeps the device's f32
-//! partial sums small; see `binomial.rs`), and the host-coupled term h(x, r) = lnΓ(x + r), which
-//! depends on θ only through r: Σᵢ h(xᵢ, r) is computed once per value of r as
+//! Split: a(θ) = r ln p − lnΓ(r), b(x) = −ln x!, k(x, θ) = x·ln(1 − p) (linear in x: the device
+//! sums (x − x̄)·ln(1 − p), [`Shift::Linear`]), and the host-coupled term h(x, r) = lnΓ(x + r),
+//! which depends on θ only through r: Σᵢ h(xᵢ, r) is computed once per value of r as
 //! Σ_v count_v·lnΓ(v + r) over the distinct data values v.
 
-use super::binomial::{centre, per_param_value, summed_entropy, value_counts};
-use super::{Domain, Family, ParamSpec};
+use super::discrete::{per_param_value, summed_entropy, value_counts};
+use super::geometric::FailureKernel;
+use super::{Blocked, CoupledKernel, Domain, Family, ParamSpec, Shift};
 use crate::error::{Error, Result};
 use crate::grid::Grid;
 use crate::numeric::{ln_factorial, ln_gamma, Neumaier};
@@ -66,10 +66,10 @@ impl Family for NegativeBinomial {
         x >= 0.0 && x.is_finite() && x.fract() == 0.0
     }
 
-    /// a = r ln p − lnΓ(r) + m·ln(1 − p), m = centre(r(1 − p)/p).
+    /// a = r ln p − lnΓ(r).
     fn log_norm(&self, t: &[f64]) -> f64 {
         let (r, p) = (t[0], t[1]);
-        r * p.ln() - ln_gamma(r) + centre(r * (1.0 - p) / p) * (-p).ln_1p()
+        r * p.ln() - ln_gamma(r)
     }
 
     /// b = −ln x!.
@@ -77,19 +77,17 @@ impl Family for NegativeBinomial {
         -ln_factorial(x)
     }
 
-    fn n_kernel_consts(&self) -> usize {
-        2
+    fn coupled(&self) -> &'static dyn CoupledKernel {
+        &Blocked::<FailureKernel>::NEW
     }
 
-    /// c₀ = ln(1 − p), c₁ = m = centre(r(1 − p)/p).
+    /// c₀ = ln(1 − p).
     fn kernel_consts(&self, t: &[f64], _shift: f64, out: &mut [f64]) {
         out[0] = (-t[1]).ln_1p();
-        out[1] = centre(t[0] * (1.0 - t[1]) / t[1]);
     }
 
-    /// k = (x − c₁)·c₀.
-    fn kernel(&self, f: &[f64], c: &[f64]) -> f64 {
-        (f[0] - c[1]) * c[0]
+    fn shift(&self) -> Shift {
+        Shift::Linear
     }
 
     /// Σᵢ lnΓ(xᵢ + r) over the samples in the support, once per value of r:
@@ -175,7 +173,7 @@ mod tests {
         assert_eq!(F.mle(&xs, &[None, None]), None);
         let (m, _) = crate::stats::mean_var(&xs).unwrap();
         let best =
-            super::super::binomial::golden_max(|p| F.ln_pdf_sum(&xs, &[2.5, p]).0, 1e-6, 0.999);
+            super::super::discrete::golden_max(|p| F.ln_pdf_sum(&xs, &[2.5, p]).0, 1e-6, 0.999);
         assert!((best - 2.5 / (2.5 + m)).abs() < 1e-6);
     }
 

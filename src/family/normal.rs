@@ -4,7 +4,7 @@
 //!
 //! Split: a(θ) = −ln σ − ½ ln 2π, b(x) = 0, k(x, θ) = −(x − μ)²·h with h = 1/(2σ²).
 
-use super::{Blocked, CpuKernel, Domain, Family, Kernel, ParamSpec, Shift, HALF_LN_2PI};
+use super::{Blocked, CoupledKernel, Domain, Family, Kernel, ParamSpec, Shift, HALF_LN_2PI};
 use crate::error::{Error, Result};
 use num_traits::Float;
 use rand::rngs::StdRng;
@@ -62,22 +62,14 @@ impl Family for Normal {
         -t[1].ln() - HALF_LN_2PI
     }
 
-    fn n_kernel_consts(&self) -> usize {
-        2
-    }
-
     /// c₀ = μ − c, c₁ = 1/(2σ²).
     fn kernel_consts(&self, t: &[f64], shift: f64, out: &mut [f64]) {
         out[0] = t[0] - shift;
         out[1] = 0.5 / (t[1] * t[1]);
     }
 
-    fn kernel(&self, f: &[f64], c: &[f64]) -> f64 {
-        NormalKernel::k(f, c)
-    }
-
-    fn cpu_kernel(&self) -> Option<&'static dyn CpuKernel> {
-        Some(&Blocked::<NormalKernel>::NEW)
+    fn coupled(&self) -> &'static dyn CoupledKernel {
+        &Blocked::<NormalKernel>::NEW
     }
 
     fn shift(&self) -> Shift {

@@ -4,7 +4,7 @@
 //!
 //! Split: a(θ) = −λ, b(x) = −ln x!, k(x, θ) = x·ln λ.
 
-use super::{Blocked, CpuKernel, Domain, Family, Kernel, ParamSpec, Shift};
+use super::{Blocked, CoupledKernel, Domain, Family, Kernel, ParamSpec, Shift};
 use crate::error::{Error, Result};
 use crate::numeric::ln_factorial;
 use num_traits::Float;
@@ -64,21 +64,13 @@ impl Family for Poisson {
         -ln_factorial(x)
     }
 
-    fn n_kernel_consts(&self) -> usize {
-        1
-    }
-
     /// c₀ = ln λ.
     fn kernel_consts(&self, t: &[f64], _shift: f64, out: &mut [f64]) {
         out[0] = t[0].ln();
     }
 
-    fn kernel(&self, f: &[f64], c: &[f64]) -> f64 {
-        PoissonKernel::k(f, c)
-    }
-
-    fn cpu_kernel(&self) -> Option<&'static dyn CpuKernel> {
-        Some(&Blocked::<PoissonKernel>::NEW)
+    fn coupled(&self) -> &'static dyn CoupledKernel {
+        &Blocked::<PoissonKernel>::NEW
     }
 
     fn shift(&self) -> Shift {
