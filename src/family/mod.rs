@@ -285,21 +285,39 @@ pub trait Family: Sync + Send {
         None
     }
 
-    /// Σᵢ log Q(xᵢ | θ) by the full density, with Neumaier-compensated summation, and the number
-    /// of samples outside the support. Provided so that each family gets a statically dispatched
-    /// (inlined) loop; do not override.
+    /// Σᵢ log Q(xᵢ | θ) by the full density, and the number of samples outside the support.
+    /// Summation: blocks of 256 log-densities are summed in eight interleaved f64 lanes (error
+    /// ≤ 35ε·Σ|terms| per block), and the block sums with Neumaier's compensated sum. Provided
+    /// so that each family gets a statically dispatched, inlined loop; do not override.
     fn ln_pdf_sum(&self, xs: &[f64], theta: &[f64]) -> (f64, u64) {
-        let mut sum = crate::numeric::Neumaier::default();
+        const BLOCK: usize = 256;
+        let mut total = crate::numeric::Neumaier::default();
         let mut outside = 0u64;
-        for &x in xs {
-            let l = self.ln_pdf(x, theta);
-            if l == f64::NEG_INFINITY {
-                outside += 1;
-            } else {
-                sum.add(l);
+        let mut buf = [0f64; BLOCK];
+        for chunk in xs.chunks(BLOCK) {
+            let buf = &mut buf[..chunk.len()];
+            for (b, &x) in buf.iter_mut().zip(chunk) {
+                *b = self.ln_pdf(x, theta);
             }
+            let mut lanes = [0f64; 8];
+            let mut groups = buf.chunks_exact(8);
+            for g in &mut groups {
+                for (lane, &l) in lanes.iter_mut().zip(g) {
+                    let inside = l != f64::NEG_INFINITY;
+                    outside += !inside as u64;
+                    *lane += if inside { l } else { 0.0 };
+                }
+            }
+            for (lane, &l) in lanes.iter_mut().zip(groups.remainder()) {
+                let inside = l != f64::NEG_INFINITY;
+                outside += !inside as u64;
+                *lane += if inside { l } else { 0.0 };
+            }
+            let s = ((lanes[0] + lanes[1]) + (lanes[2] + lanes[3]))
+                + ((lanes[4] + lanes[5]) + (lanes[6] + lanes[7]));
+            total.add(s);
         }
-        (sum.value(), outside)
+        (total.value(), outside)
     }
 }
 
