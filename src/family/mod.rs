@@ -21,15 +21,35 @@
 use crate::error::{Error, Result};
 use rand::rngs::StdRng;
 
+mod beta;
+mod cauchy;
 mod exponential;
+mod gamma;
+mod laplace;
+mod logistic;
+mod lognormal;
 mod normal;
+mod normal_mixture;
 mod poisson;
+mod student_t;
+mod uniform;
+mod weibull;
 
 /// Every family klgrid knows, in the order `klgrid families` lists them.
 pub static REGISTRY: &[&dyn Family] = &[
     &normal::Normal,
     &exponential::Exponential,
     &poisson::Poisson,
+    &lognormal::LogNormal,
+    &gamma::Gamma,
+    &beta::Beta,
+    &weibull::Weibull,
+    &laplace::Laplace,
+    &cauchy::Cauchy,
+    &student_t::StudentT,
+    &logistic::Logistic,
+    &uniform::Uniform,
+    &normal_mixture::NormalMixture,
 ];
 
 /// Looks a family up by its CLI name.

@@ -1,0 +1,6 @@
+// Beta family, centred: k(x, θ) = (α − 1)·(ln x − m0) + (β − 1)·(ln(1 − x) − m1), from the
+// features f0 = ln x and f1 = ln(1 − x), with c0 = α − 1, c1 = m0 ≈ E[ln x], c2 = β − 1,
+// c3 = m1 ≈ E[ln(1 − x)] (the host adds the centres back in a(θ)). Lanes are four grid points.
+fn k4(f0: f32, f1: f32, c0: vec4<f32>, c1: vec4<f32>, c2: vec4<f32>, c3: vec4<f32>) -> vec4<f32> {
+    return c0 * (vec4<f32>(f0) - c1) + c2 * (vec4<f32>(f1) - c3);
+}
