@@ -13,9 +13,24 @@ use klgrid::sweep::{evaluate_cpu, evaluate_cpu_ref, evaluate_with};
 
 /// (family, data spec, grid) per class.
 const CASES: &[(&str, &str, &str, &[&str])] = &[
-    ("polynomial", "normal", "normal(mu=1.5, sigma=2)", &["mu=0:3:32", "sigma=1:3:32"]),
-    ("transcendental", "cauchy", "cauchy(mu=0.5, scale=1.5)", &["mu=-1:2:32", "scale=0.5:3:32"]),
-    ("discrete", "poisson", "poisson(rate=3.5)", &["rate=0.5:8:1024"]),
+    (
+        "polynomial",
+        "normal",
+        "normal(mu=1.5, sigma=2)",
+        &["mu=0:3:32", "sigma=1:3:32"],
+    ),
+    (
+        "transcendental",
+        "cauchy",
+        "cauchy(mu=0.5, scale=1.5)",
+        &["mu=-1:2:32", "scale=0.5:3:32"],
+    ),
+    (
+        "discrete",
+        "poisson",
+        "poisson(rate=3.5)",
+        &["rate=0.5:8:1024"],
+    ),
 ];
 
 fn paths(c: &mut Criterion) {
@@ -23,8 +38,11 @@ fn paths(c: &mut Criterion) {
     for &(class, fam, spec, axes) in CASES {
         let Ok(family) = lookup(fam) else { continue };
         let xs = SampleSpec::parse(spec).unwrap().draw(200_000, 1).unwrap();
-        let grid =
-            Grid::new(family, axes.iter().map(|a| AxisSpec::parse(a).unwrap()).collect()).unwrap();
+        let grid = Grid::new(
+            family,
+            axes.iter().map(|a| AxisSpec::parse(a).unwrap()).collect(),
+        )
+        .unwrap();
         let mut g = c.benchmark_group(format!("{class}/{fam}"));
         g.sample_size(10);
         g.throughput(Throughput::Elements((xs.len() * grid.len()) as u64));

@@ -42,7 +42,10 @@ pub struct Prepared {
 }
 
 /// Mean of each unshifted feature over the samples inside the support, rounded to f32 (so that
-/// centring is exact for f32-representable features); combined in block order.
+/// centring is exact for f32-representable features); combined in block order. For integer data
+/// the means are rounded to multiples of 1/256, so that x − s is exact in f32 for every integer
+/// within 2¹⁵ of s: the few distinct values of integer data would otherwise carry the same
+/// rounding error millions of times.
 fn feature_means(family: &dyn Family, xs: &[f64]) -> [f64; MAX_FEATURES] {
     let nf = family.n_features();
     let parts: Vec<([Neumaier; MAX_FEATURES], usize)> = xs
@@ -72,7 +75,13 @@ fn feature_means(family: &dyn Family, xs: &[f64]) -> [f64; MAX_FEATURES] {
     let mut means = [0.0; MAX_FEATURES];
     if k > 0 {
         for j in 0..nf {
-            means[j] = (total[j].value() / k as f64) as f32 as f64;
+            let m = total[j].value() / k as f64;
+            let m = if family.integer_data() {
+                (m * 256.0).round() / 256.0
+            } else {
+                m
+            };
+            means[j] = m as f32 as f64;
         }
     }
     means

@@ -11,3 +11,14 @@ fn log1p_f32(z: f32) -> f32 {
 fn log1p4(z: vec4<f32>) -> vec4<f32> {
     return vec4<f32>(log1p_f32(z.x), log1p_f32(z.y), log1p_f32(z.z), log1p_f32(z.w));
 }
+
+// ln(1 + e^(−a)) for a ≥ 0, the tail of the softplus: e^(−a) ∈ (0, 1] cannot overflow, and
+// log1p keeps the digits when e^(−a) ≪ 1.
+fn log1p_exp_neg4(a: vec4<f32>) -> vec4<f32> {
+    return log1p4(exp(-a));
+}
+
+// softplus(z) = ln(1 + e^z) = max(z, 0) + ln(1 + e^(−|z|)), stable for every z.
+fn softplus4(z: vec4<f32>) -> vec4<f32> {
+    return max(z, vec4<f32>(0.0)) + log1p_exp_neg4(abs(z));
+}

@@ -22,21 +22,41 @@ use crate::error::{Error, Result};
 use rand::rngs::StdRng;
 
 mod bernoulli;
+mod beta;
 mod binomial;
+mod cauchy;
 mod discrete;
 mod exponential;
+mod gamma;
 mod geometric;
 pub mod kernel;
+mod laplace;
+mod logistic;
+mod lognormal;
 mod negative_binomial;
 mod normal;
+mod normal_mixture;
 mod poisson;
+mod student_t;
+mod uniform;
+mod weibull;
 
 pub use kernel::{Blocked, CoupledKernel, Kernel};
 
 /// Every family klgrid knows, in the order `klgrid families` lists them.
 pub static REGISTRY: &[&dyn Family] = &[
     &normal::Normal,
+    &lognormal::LogNormal,
     &exponential::Exponential,
+    &gamma::Gamma,
+    &beta::Beta,
+    &weibull::Weibull,
+    &laplace::Laplace,
+    &cauchy::Cauchy,
+    &student_t::StudentT,
+    &logistic::Logistic,
+    &uniform::Uniform,
+    &normal_mixture::NormalMixture,
     &poisson::Poisson,
     &binomial::Binomial,
     &bernoulli::Bernoulli,
