@@ -45,7 +45,7 @@ fn main() {
         Command::Demo(a) => cli::demo::run(a),
         Command::Bench(a) => cli::bench::run(a),
         Command::Adapters => Ok(cli::adapters::run()),
-        Command::Families => Ok(cli::families::run()),
+        Command::Families(a) => Ok(cli::families::run(a)),
     };
     let code = match result {
         Ok(code) => code,

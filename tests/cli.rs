@@ -289,12 +289,12 @@ fn forced_gpu_without_adapter_fails_clearly_and_auto_says_it_fell_back() {
     );
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     assert!(
-        stderr(&o).contains("backend auto") && stderr(&o).contains("cpu-ref"),
+        stderr(&o).contains("backend auto") && stderr(&o).contains("using cpu"),
         "{}",
         stderr(&o)
     );
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
-    assert_eq!(v["backend"], "cpu-ref");
+    assert_eq!(v["backend"], "cpu");
     assert!(v["adapter"].is_null());
 }
 
@@ -472,4 +472,73 @@ fn demo_finds_the_truth_within_one_grid_step() {
         (mu - 1.5).abs() <= 3.0 / 63.0 && (sigma - 2.0).abs() <= 2.0 / 63.0,
         "{line}"
     );
+}
+
+/// Every parameter of every family, given outside its domain in --sample and in --grid, is an
+/// input error naming the parameter.
+#[test]
+fn out_of_domain_parameters_of_every_family_are_input_errors() {
+    use klgrid::family::{Domain, REGISTRY};
+    for fam in REGISTRY {
+        let theta = fam.example_theta();
+        for (j, p) in fam.params().iter().enumerate() {
+            let bad = match p.domain {
+                Domain::Real => "inf",
+                Domain::Positive => "-1",
+                Domain::OpenUnit => "1.5",
+                Domain::PositiveInteger => "2.5",
+            };
+            let spec: Vec<String> = fam
+                .params()
+                .iter()
+                .zip(&theta)
+                .enumerate()
+                .map(|(i, (q, v))| if i == j { format!("{}={bad}", q.name) } else { format!("{}={v}", q.name) })
+                .collect();
+            let spec = format!("{}({})", fam.name(), spec.join(","));
+            let mut args = vec!["sweep".to_string(), "--family".into(), fam.name().into(), "--sample".into(), spec, "-n".into(), "10".into()];
+            for (q, v) in fam.params().iter().zip(&theta) {
+                args.push("--grid".into());
+                args.push(format!("{}={v}", q.name));
+            }
+            run_owned(&args, &format!("'{}'", p.name));
+            // The same value on the grid.
+            let mut args: Vec<String> = vec!["sweep".into(), "--family".into(), fam.name().into(), "--sample".into()];
+            let good: Vec<String> =
+                fam.params().iter().zip(&theta).map(|(q, v)| format!("{}={v}", q.name)).collect();
+            args.push(format!("{}({})", fam.name(), good.join(",")));
+            args.extend(["-n".into(), "10".into()]);
+            for (i, (q, v)) in fam.params().iter().zip(&theta).enumerate() {
+                args.push("--grid".into());
+                args.push(if i == j { format!("{}={bad}", q.name) } else { format!("{}={v}", q.name) });
+            }
+            let needle = if bad == "inf" { "must be finite".to_string() } else { format!("'{}'", p.name) };
+            run_owned(&args, &needle);
+        }
+    }
+}
+
+/// Non-integer data for every discrete family is an input error naming the value and line.
+#[test]
+fn non_integer_data_for_every_discrete_family_is_an_input_error() {
+    use klgrid::family::REGISTRY;
+    let p = tmp("half.txt", "1\n0\n2.5\n");
+    for fam in REGISTRY.iter().filter(|f| f.integer_data()) {
+        let mut args = vec!["sweep".to_string(), "--family".into(), fam.name().into(), "--data".into(), p.to_str().unwrap().into()];
+        for (q, v) in fam.params().iter().zip(fam.example_theta()) {
+            args.push("--grid".into());
+            args.push(format!("{}={v}", q.name));
+        }
+        run_owned(&args, ":3: value 2.5 is not an integer");
+    }
+}
+
+/// README.md's family table is exactly what `klgrid families --format markdown` prints.
+#[test]
+fn readme_family_table_matches_the_registry() {
+    let o = klgrid(&["families", "--format", "markdown"]);
+    assert_eq!(o.status.code(), Some(0));
+    let table = String::from_utf8(o.stdout).unwrap();
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    assert!(readme.contains(table.trim()), "README.md's family table is stale; paste:\n{table}");
 }

@@ -45,5 +45,5 @@ pub enum Command {
     /// List the GPU adapters wgpu can see, best first, with their key limits
     Adapters,
     /// List the distribution families with their parameters, domains and supports
-    Families,
+    Families(families::FamiliesArgs),
 }
