@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""The klgrid benchmark job run by peer tools: NumPy and JAX (when installed).
+"""The klgrid benchmark job run by peer tools: NumPy, JAX, and PyTorch on CUDA (when installed).
 
 Job: the normal family's log-likelihood S(θ) = Σᵢ log N(xᵢ | μ, σ) for every θ of a 64×64 grid
 (μ in [0, 3], σ in [1, 3]) over n = 4,000,000 samples of normal(1.5, 2) — the same job as
@@ -76,6 +76,29 @@ def jax_sums(x, mu, sigma):
     return call
 
 
+def torch_sums(x, mu, sigma):
+    """PyTorch on CUDA (the H200 peer): the same split, blocks of 64 grid points at a time."""
+    import numpy as np
+    import torch
+
+    dev = torch.device("cuda")
+    xs = torch.as_tensor(x, dtype=torch.float32, device=dev)
+    n = x.size
+    a = -np.log(sigma) - 0.5 * math.log(2 * math.pi)
+    m = torch.as_tensor(mu, dtype=torch.float32, device=dev)
+    h = torch.as_tensor(0.5 / (sigma * sigma), dtype=torch.float32, device=dev)
+
+    def call():
+        out = torch.empty(m.numel(), dtype=torch.float64, device=dev)
+        for i in range(0, m.numel(), 64):
+            d = xs[None, :] - m[i : i + 64, None]
+            out[i : i + 64] = (-(d * d).sum(dim=1) * h[i : i + 64]).double()
+        torch.cuda.synchronize()
+        return n * a + out.cpu().numpy()
+
+    return call
+
+
 def timed(fn, repeat):
     fn()  # warm-up (JIT compilation for JAX)
     secs = []
@@ -91,7 +114,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("-n", type=int, default=4_000_000)
     ap.add_argument("--repeat", type=int, default=3)
-    ap.add_argument("--peer", choices=["numpy", "jax"], required=True)
+    ap.add_argument("--peer", choices=["numpy", "jax", "torch"], required=True)
     ap.add_argument("--seed", type=int, default=1)
     args = ap.parse_args()
 
@@ -108,6 +131,17 @@ def main():
     if args.peer == "numpy":
         result, secs = timed(lambda: numpy_sums(x, mu, sigma, np.float32), args.repeat)
         version = np.__version__
+    elif args.peer == "torch":
+        try:
+            import torch
+        except ImportError:
+            print(json.dumps({"peer": "torch", "available": False, "why": "torch not installed"}))
+            return 0
+        if not torch.cuda.is_available():
+            print(json.dumps({"peer": "torch", "available": False, "why": "no CUDA device"}))
+            return 0
+        result, secs = timed(torch_sums(x, mu, sigma), args.repeat)
+        version = f"{torch.__version__} on {torch.cuda.get_device_name(0)}"
     else:
         try:
             import jax
