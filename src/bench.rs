@@ -7,7 +7,10 @@ use crate::family::Family;
 use crate::gpu::{GpuContext, GpuEvaluator, KernelShape};
 use crate::grid::Grid;
 use crate::partial::Partials;
-use crate::sweep::{evaluate_cpu, evaluate_cpu_ref, evaluate_with, Agreement, Evaluation, Path};
+use crate::suffstats::{resolve, Strategy};
+use crate::sweep::{
+    evaluate_cpu, evaluate_cpu_ref, evaluate_suffstats, evaluate_with, Agreement, Evaluation, Path,
+};
 
 /// Median, minimum and maximum of a set of measurements.
 #[derive(Debug, Clone, Copy)]
@@ -40,6 +43,8 @@ impl Stats {
 #[derive(Debug, Clone)]
 pub struct BenchResult {
     pub path: Path,
+    /// `direct` or `suffstats`.
+    pub strategy: &'static str,
     /// Adapter label (gpu only).
     pub adapter: Option<String>,
     pub kernel: Option<KernelShape>,
@@ -85,6 +90,8 @@ pub struct BenchOptions {
     pub ref_repeat: usize,
     pub adapter: Option<String>,
     pub shape: Option<KernelShape>,
+    /// Direct or sufficient statistics for the gpu and cpu paths (cpu-ref is always direct).
+    pub strategy: Strategy,
 }
 
 /// Runs the benchmark. `note` receives progress lines for stderr.
@@ -96,6 +103,7 @@ pub fn run(
     note: &mut dyn FnMut(&str),
 ) -> Result<BenchReport> {
     let evals = xs.len() as f64 * grid.len() as f64;
+    let suff = resolve(opts.strategy, family, grid)? == Strategy::SuffStats;
     let mut reference: Option<Partials> = None;
     let mut results = Vec::new();
     // cpu-ref first: every other path is compared against it.
@@ -110,12 +118,27 @@ pub fn run(
                     .collect();
                 (runs, None, None, None)
             }
+            Path::Cpu if suff => {
+                evaluate_suffstats(None, family, grid, xs)?; // warm-up
+                let runs = (0..opts.repeat)
+                    .map(|_| evaluate_suffstats(None, family, grid, xs))
+                    .collect::<Result<Vec<_>>>()?;
+                (runs, None, None, None)
+            }
             Path::Cpu => {
                 evaluate_cpu(family, grid, xs); // warm-up
                 let runs = (0..opts.repeat)
                     .map(|_| evaluate_cpu(family, grid, xs))
                     .collect();
                 (runs, None, None, None)
+            }
+            Path::Gpu if suff => {
+                let ctx = GpuContext::open(opts.adapter.as_deref())?;
+                evaluate_suffstats(Some(&ctx), family, grid, xs)?; // warm-up
+                let runs = (0..opts.repeat)
+                    .map(|_| evaluate_suffstats(Some(&ctx), family, grid, xs))
+                    .collect::<Result<Vec<_>>>()?;
+                (runs, Some(ctx.summary.label()), None, None)
             }
             Path::Gpu => {
                 let ctx = GpuContext::open(opts.adapter.as_deref())?;
@@ -143,6 +166,7 @@ pub fn run(
             .map(|r| Agreement::compare(&last, r, family.kernel_class().tolerance()).max_rel_diff);
         results.push(BenchResult {
             path,
+            strategy: runs[0].strategy,
             adapter,
             kernel,
             compile_seconds: compile,

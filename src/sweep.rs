@@ -7,6 +7,7 @@ use crate::gpu::{AdapterSummary, GpuContext, GpuEvaluator, KernelShape};
 use crate::grid::Grid;
 use crate::partial::Partials;
 use crate::split;
+use crate::suffstats::Strategy;
 use std::str::FromStr;
 use std::time::Instant;
 
@@ -94,6 +95,8 @@ pub fn parse_compare(s: &str) -> Result<(Path, Path)> {
 pub struct Evaluation {
     /// `gpu`, `cpu` or `cpu-ref`.
     pub backend: &'static str,
+    /// `direct` or `suffstats`.
+    pub strategy: &'static str,
     pub adapter: Option<AdapterSummary>,
     pub shape: Option<KernelShape>,
     pub partials: Partials,
@@ -190,6 +193,7 @@ pub fn evaluate_with(
     let partials = split::assemble(family, grid, &prep, &sums, host.as_deref());
     Ok(Evaluation {
         backend: "gpu",
+        strategy: "direct",
         adapter: Some(ctx.summary.clone()),
         shape: Some(evaluator.shape()),
         partials,
@@ -209,6 +213,7 @@ pub fn evaluate_cpu(family: &'static dyn Family, grid: &Grid, xs: &[f64]) -> Eva
     let partials = split::assemble(family, grid, &prep, &sums, host.as_deref());
     Evaluation {
         backend: "cpu",
+        strategy: "direct",
         adapter: None,
         shape: None,
         partials,
@@ -218,12 +223,43 @@ pub fn evaluate_cpu(family: &'static dyn Family, grid: &Grid, xs: &[f64]) -> Eva
     }
 }
 
+/// Evaluates the grid by sufficient statistics: the statistics on `ctx`'s GPU when given, else on
+/// the CPU in f64; then O(1) per grid point on the host.
+pub fn evaluate_suffstats(
+    ctx: Option<&GpuContext>,
+    family: &'static dyn Family,
+    grid: &Grid,
+    xs: &[f64],
+) -> Result<Evaluation> {
+    let spec = crate::suffstats::spec_for(family, grid).map_err(Error::Input)?;
+    let t0 = Instant::now();
+    let prep = split::prepare(family, xs);
+    let t = match ctx {
+        Some(ctx) => crate::suffstats::stats_gpu(ctx, family, &spec, grid, &prep)?,
+        None => crate::suffstats::stats_cpu(family, &spec, grid, &prep),
+    };
+    let sums = crate::suffstats::kernel_sums(family, &spec, grid, &prep, &t, xs);
+    let host = family.host_coupled_sums(grid, xs);
+    let partials = split::assemble(family, grid, &prep, &sums, host.as_deref());
+    Ok(Evaluation {
+        backend: if ctx.is_some() { "gpu" } else { "cpu" },
+        strategy: "suffstats",
+        adapter: ctx.map(|c| c.summary.clone()),
+        shape: None,
+        partials,
+        compile_seconds: 0.0,
+        device_seconds: None,
+        eval_seconds: t0.elapsed().as_secs_f64(),
+    })
+}
+
 /// Evaluates the grid on the f64 reference path.
 pub fn evaluate_cpu_ref(family: &dyn Family, grid: &Grid, xs: &[f64]) -> Evaluation {
     let t0 = Instant::now();
     let partials = cpu_ref::evaluate(family, grid, xs);
     Evaluation {
         backend: "cpu-ref",
+        strategy: "direct",
         adapter: None,
         shape: None,
         partials,
@@ -243,6 +279,9 @@ pub struct SweepJob<'a> {
     pub adapter: Option<String>,
     /// GPU kernel shape overriding the automatic choice (`--kernel-shape`).
     pub shape: Option<KernelShape>,
+    /// Direct or sufficient statistics, for the gpu and cpu paths (`--strategy`); cpu-ref is
+    /// always direct.
+    pub strategy: Strategy,
 }
 
 /// What a sweep produced.
@@ -261,17 +300,26 @@ pub struct SweepOutcome {
 /// Evaluates on `path`, opening the GPU on first use.
 fn evaluate_path(
     path: Path,
+    strategy: Strategy,
     gpu: &mut Option<GpuContext>,
     job: &SweepJob<'_>,
 ) -> Result<Evaluation> {
     let (family, grid, xs) = (job.family, &job.grid, job.data);
+    let suff = crate::suffstats::resolve(strategy, family, grid)? == Strategy::SuffStats;
+    if path == Path::CpuRef && strategy == Strategy::SuffStats {
+        return Err(Error::input(
+            "--strategy suffstats applies to the gpu and cpu paths; cpu-ref is always direct",
+        ));
+    }
+    if gpu.is_none() && path == Path::Gpu {
+        *gpu = Some(GpuContext::open(job.adapter.as_deref())?);
+    }
     match path {
         Path::CpuRef => Ok(evaluate_cpu_ref(family, grid, xs)),
+        Path::Cpu if suff => evaluate_suffstats(None, family, grid, xs),
         Path::Cpu => Ok(evaluate_cpu(family, grid, xs)),
+        Path::Gpu if suff => evaluate_suffstats(gpu.as_ref(), family, grid, xs),
         Path::Gpu => {
-            if gpu.is_none() {
-                *gpu = Some(GpuContext::open(job.adapter.as_deref())?);
-            }
             let ctx = gpu.as_ref().expect("opened above");
             let evaluator = GpuEvaluator::new(ctx, family, grid.len(), job.shape)?;
             evaluate_with(&evaluator, ctx, family, grid, xs)
@@ -286,11 +334,14 @@ pub fn run(job: &SweepJob<'_>, note: &mut dyn FnMut(&str)) -> Result<SweepOutcom
         return Err(Error::input("the data set is empty"));
     }
     let mut gpu = None;
+    // The strategy applies to the reported path; a reference path is always direct, so that
+    // `both` checks the strategy against the plain evaluation.
+    let s = job.strategy;
     let (primary, reference) = match job.backend {
-        Backend::One(p) => (evaluate_path(p, &mut gpu, job)?, None),
+        Backend::One(p) => (evaluate_path(p, s, &mut gpu, job)?, None),
         Backend::Both(a, b) => {
-            let ea = evaluate_path(a, &mut gpu, job)?;
-            (ea, Some(evaluate_path(b, &mut gpu, job)?))
+            let ea = evaluate_path(a, s, &mut gpu, job)?;
+            (ea, Some(evaluate_path(b, Strategy::Direct, &mut gpu, job)?))
         }
         Backend::Auto => match GpuContext::open(job.adapter.as_deref()) {
             Ok(ctx) => {
@@ -299,11 +350,11 @@ pub fn run(job: &SweepJob<'_>, note: &mut dyn FnMut(&str)) -> Result<SweepOutcom
                     ctx.summary.label()
                 ));
                 gpu = Some(ctx);
-                (evaluate_path(Path::Gpu, &mut gpu, job)?, None)
+                (evaluate_path(Path::Gpu, s, &mut gpu, job)?, None)
             }
             Err(e) => {
                 note(&format!("backend auto: {e}; using cpu"));
-                (evaluate_path(Path::Cpu, &mut gpu, job)?, None)
+                (evaluate_path(Path::Cpu, s, &mut gpu, job)?, None)
             }
         },
     };

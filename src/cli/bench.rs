@@ -27,6 +27,11 @@ pub struct BenchArgs {
     #[arg(long, value_name = "R", default_value_t = 1)]
     pub ref_repeat: usize,
 
+    /// Strategy of the gpu and cpu paths (cpu-ref is always direct): direct measures the kernels
+    #[arg(long, value_name = "STRATEGY", default_value = "direct",
+          value_parser = ["auto", "direct", "suffstats"])]
+    pub strategy: String,
+
     /// Output format
     #[arg(long, value_name = "FORMAT", default_value = "table", value_parser = ["table", "json"])]
     pub format: String,
@@ -61,6 +66,7 @@ pub fn run(args: &BenchArgs) -> Result<i32> {
         ref_repeat: args.ref_repeat,
         adapter: job.adapter.clone(),
         shape: job.shape,
+        strategy: args.strategy.parse()?,
     };
     let report = bench::run(job.family, &job.grid, &job.data, &opts, &mut |m| {
         eprintln!("klgrid: {m}")
@@ -89,6 +95,7 @@ fn write_json(r: &BenchReport, peak: Option<u64>, w: &mut dyn Write) -> std::io:
         .map(|b| {
             json!({
                 "backend": b.path.name(),
+                "strategy": b.strategy,
                 "adapter": b.adapter,
                 "kernel": b.kernel.map(|k| json!({
                     "points_per_invocation": k.points_per_invocation(),
@@ -160,15 +167,30 @@ fn write_table(
         )?;
     }
     for b in r.results.iter().filter(|b| b.adapter.is_some()) {
-        let k = b.kernel.expect("gpu has a kernel shape");
+        match b.kernel {
+            Some(k) => writeln!(
+                w,
+                "{}: {}; kernel {} points/invocation, workgroup {}, chunk {}",
+                b.path.name(),
+                b.adapter.as_deref().unwrap_or(""),
+                k.points_per_invocation(),
+                k.workgroup_size,
+                k.chunk_len
+            )?,
+            None => writeln!(
+                w,
+                "{}: {}; {}",
+                b.path.name(),
+                b.adapter.as_deref().unwrap_or(""),
+                b.strategy
+            )?,
+        }
+    }
+    if let Some(b) = r.results.iter().find(|b| b.strategy != "direct") {
         writeln!(
             w,
-            "{}: {}; kernel {} points/invocation, workgroup {}, chunk {}",
-            b.path.name(),
-            b.adapter.as_deref().unwrap_or(""),
-            k.points_per_invocation(),
-            k.workgroup_size,
-            k.chunk_len
+            "strategy: {} for gpu and cpu (cpu-ref is direct)",
+            b.strategy
         )?;
     }
     writeln!(w, "runs: {} timed after one warm-up (cpu-ref: no warm-up); evals/s = n · grid points / wall seconds (median of runs)", r.results.iter().map(|b| b.runs).max().unwrap_or(0))?;

@@ -54,6 +54,8 @@ pub fn run(args: &DemoArgs) -> Result<i32> {
         backend: args.backend.parse()?,
         adapter: args.adapter.clone(),
         shape: None,
+        // The demo sweeps every sample at every grid point (the GPU kernel), not the shortcut.
+        strategy: klgrid::suffstats::Strategy::Direct,
     };
     let out = sweep::run(&job, &mut |m| eprintln!("klgrid: {m}"))?;
     let ev = &out.primary;

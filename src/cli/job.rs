@@ -66,6 +66,13 @@ pub struct BackendArgs {
     /// [default: gpu,cpu-ref]
     #[arg(long, value_name = "A,B")]
     pub compare: Option<String>,
+
+    /// How the gpu and cpu paths evaluate: suffstats (one pass for the sufficient statistics,
+    /// then O(1) per grid point) where the family allows it, direct (every sample at every grid
+    /// point), or auto (suffstats where valid)
+    #[arg(long, value_name = "STRATEGY", default_value = "auto",
+          value_parser = ["auto", "direct", "suffstats"])]
+    pub strategy: String,
 }
 
 impl BackendArgs {

@@ -39,6 +39,7 @@ pub fn run(args: &SweepArgs) -> Result<i32> {
         backend,
         adapter: job.adapter.clone(),
         shape: job.shape,
+        strategy: args.backend.strategy.parse()?,
     };
     let outcome = sweep::run(&sj, &mut |msg| eprintln!("klgrid: {msg}"))?;
     let mle_mean_loglik = outcome.mle.as_ref().and_then(|m| {

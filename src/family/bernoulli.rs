@@ -5,7 +5,7 @@
 //! Split: a(θ) = ln(1 − p), b(x) = 0, k(x, θ) = x·logit p with logit p = ln p − ln(1 − p);
 //! the kernel is linear in x, so the device sums (x − x̄)·logit p ([`Shift::Linear`]).
 
-use super::{Blocked, CoupledKernel, Domain, Family, Kernel, ParamSpec, Shift};
+use super::{Blocked, CoupledKernel, Domain, Family, Kernel, ParamSpec, Shift, SuffStatsSpec};
 use crate::error::{Error, Result};
 use num_traits::Float;
 use rand::rngs::StdRng;
@@ -76,6 +76,11 @@ impl Family for Bernoulli {
 
     fn shift(&self) -> Shift {
         Shift::Linear
+    }
+
+    /// Sufficient statistics Tⱼ = Σ fⱼ (the kernel is linear in the features).
+    fn suffstats(&self) -> Option<SuffStatsSpec> {
+        Some(SuffStatsSpec::linear::<LogitKernel>())
     }
 
     fn wgsl(&self) -> &'static str {

@@ -9,7 +9,7 @@
 //! means and the host adds n·k(means, θ) in f64 ([`Shift::Linear`]): Σk stays small, and the f32
 //! sum accurate, although ln Q is a small difference of large terms.
 
-use super::{Blocked, CoupledKernel, Domain, Family, Kernel, ParamSpec, Shift};
+use super::{Blocked, CoupledKernel, Domain, Family, Kernel, ParamSpec, Shift, SuffStatsSpec};
 use crate::error::{Error, Result};
 use crate::numeric::ln_gamma;
 use num_traits::Float;
@@ -95,6 +95,11 @@ impl Family for Beta {
     fn features(&self, x: f64, _shift: f64, out: &mut [f64]) {
         out[0] = x.ln();
         out[1] = (-x).ln_1p();
+    }
+
+    /// Sufficient statistics Tⱼ = Σ fⱼ (the kernel is linear in the features).
+    fn suffstats(&self) -> Option<SuffStatsSpec> {
+        Some(SuffStatsSpec::linear::<BetaKernel>())
     }
 
     fn wgsl(&self) -> &'static str {

@@ -13,7 +13,7 @@
 
 use super::bernoulli::LogitKernel;
 use super::discrete::{per_param_value, summed_entropy, value_counts};
-use super::{Blocked, CoupledKernel, Domain, Family, Kernel, ParamSpec, Shift};
+use super::{Blocked, CoupledKernel, Domain, Family, Kernel, ParamSpec, Shift, SuffStatsSpec};
 use crate::error::{Error, Result};
 use crate::grid::Grid;
 use crate::numeric::{ln_factorial, Neumaier};
@@ -121,6 +121,28 @@ impl Family for Binomial {
             }
             s.value()
         }))
+    }
+
+    /// Sufficient statistic T = Σ x (centred); samples above `trials` counted per distinct t.
+    fn suffstats(&self) -> Option<SuffStatsSpec> {
+        Some(SuffStatsSpec {
+            outside: Some(|grid, xs| {
+                let counts = value_counts(xs);
+                let total: u64 = counts.iter().map(|(_, c)| c).sum();
+                per_param_value(grid, 0, |t| {
+                    let inside: u64 = counts
+                        .iter()
+                        .take_while(|(v, _)| *v <= t)
+                        .map(|(_, c)| c)
+                        .sum();
+                    (total - inside) as f64
+                })
+                .into_iter()
+                .map(|v| v as u64)
+                .collect()
+            }),
+            ..SuffStatsSpec::linear::<BinomialKernel>()
+        })
     }
 
     fn wgsl(&self) -> &'static str {

@@ -4,7 +4,7 @@
 //!
 //! Split: a(θ) = ln λ, b(x) = 0, k(x, θ) = −λx.
 
-use super::{Blocked, CoupledKernel, Domain, Family, Kernel, ParamSpec, Shift};
+use super::{Blocked, CoupledKernel, Domain, Family, Kernel, ParamSpec, Shift, SuffStatsSpec};
 use crate::error::{Error, Result};
 use num_traits::Float;
 use rand::rngs::StdRng;
@@ -67,6 +67,11 @@ impl Family for Exponential {
 
     fn shift(&self) -> Shift {
         Shift::Linear
+    }
+
+    /// Sufficient statistics Tⱼ = Σ fⱼ (the kernel is linear in the features).
+    fn suffstats(&self) -> Option<SuffStatsSpec> {
+        Some(SuffStatsSpec::linear::<ExponentialKernel>())
     }
 
     fn wgsl(&self) -> &'static str {

@@ -6,7 +6,7 @@
 //! Split: a(θ) = ln p, b(x) = 0, k(x, θ) = x·ln(1 − p); the kernel is linear in x, so the
 //! device sums (x − x̄)·ln(1 − p) ([`Shift::Linear`]).
 
-use super::{Blocked, CoupledKernel, Domain, Family, Kernel, ParamSpec, Shift};
+use super::{Blocked, CoupledKernel, Domain, Family, Kernel, ParamSpec, Shift, SuffStatsSpec};
 use crate::error::{Error, Result};
 use num_traits::Float;
 use rand::rngs::StdRng;
@@ -75,6 +75,11 @@ impl Family for Geometric {
 
     fn shift(&self) -> Shift {
         Shift::Linear
+    }
+
+    /// Sufficient statistics Tⱼ = Σ fⱼ (the kernel is linear in the features).
+    fn suffstats(&self) -> Option<SuffStatsSpec> {
+        Some(SuffStatsSpec::linear::<FailureKernel>())
     }
 
     fn wgsl(&self) -> &'static str {

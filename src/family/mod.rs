@@ -38,10 +38,12 @@ mod normal;
 mod normal_mixture;
 mod poisson;
 mod student_t;
+pub mod suffstats;
 mod uniform;
 mod weibull;
 
 pub use kernel::{Blocked, CoupledKernel, Kernel};
+pub use suffstats::{StatsForm, SuffStatsSpec};
 
 /// Every family klgrid knows, in the order `klgrid families` lists them.
 pub static REGISTRY: &[&dyn Family] = &[
@@ -271,6 +273,12 @@ pub trait Family: Sync + Send {
     /// returns Σᵢ h(xᵢ, θ) per grid point, computed on the host in f64 (once per distinct value,
     /// not once per point), over the samples inside the support of θ. Default: no such terms.
     fn host_coupled_sums(&self, _grid: &crate::grid::Grid, _xs: &[f64]) -> Option<Vec<f64>> {
+        None
+    }
+
+    /// Evaluation by sufficient statistics (`--strategy suffstats`), where the kernel is a linear
+    /// combination of per-sample statistics. Default: not available.
+    fn suffstats(&self) -> Option<SuffStatsSpec> {
         None
     }
 

@@ -10,7 +10,7 @@
 
 use super::discrete::{per_param_value, summed_entropy, value_counts};
 use super::geometric::FailureKernel;
-use super::{Blocked, CoupledKernel, Domain, Family, ParamSpec, Shift};
+use super::{Blocked, CoupledKernel, Domain, Family, ParamSpec, Shift, SuffStatsSpec};
 use crate::error::{Error, Result};
 use crate::grid::Grid;
 use crate::numeric::{ln_factorial, ln_gamma, Neumaier};
@@ -101,6 +101,12 @@ impl Family for NegativeBinomial {
             }
             s.value()
         }))
+    }
+
+    /// Sufficient statistic T = Σ x (centred); Σ lnΓ(x + r) stays a host term per value of r, so
+    /// any grid over r is valid.
+    fn suffstats(&self) -> Option<SuffStatsSpec> {
+        Some(SuffStatsSpec::linear::<FailureKernel>())
     }
 
     fn wgsl(&self) -> &'static str {

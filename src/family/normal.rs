@@ -4,7 +4,10 @@
 //!
 //! Split: a(θ) = −ln σ − ½ ln 2π, b(x) = 0, k(x, θ) = −(x − μ)²·h with h = 1/(2σ²).
 
-use super::{Blocked, CoupledKernel, Domain, Family, Kernel, ParamSpec, Shift, HALF_LN_2PI};
+use super::{
+    Blocked, CoupledKernel, Domain, Family, Kernel, ParamSpec, Shift, StatsForm, SuffStatsSpec,
+    HALF_LN_2PI,
+};
 use crate::error::{Error, Result};
 use num_traits::Float;
 use rand::rngs::StdRng;
@@ -74,6 +77,21 @@ impl Family for Normal {
 
     fn shift(&self) -> Shift {
         Shift::Location
+    }
+
+    /// Sufficient statistics T = (Σf, Σf²) of the centred feature: Σk = η·T + n·κ with
+    /// η = (2c₀c₁, −c₁), κ = −c₀²c₁.
+    fn suffstats(&self) -> Option<SuffStatsSpec> {
+        Some(SuffStatsSpec {
+            form: StatsForm::Quadratic,
+            fixed_params: &[],
+            natural: |c, eta| {
+                eta[0] = 2.0 * c[0] * c[1];
+                eta[1] = -c[1];
+                -c[0] * c[0] * c[1]
+            },
+            outside: None,
+        })
     }
 
     fn wgsl(&self) -> &'static str {

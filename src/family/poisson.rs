@@ -4,7 +4,7 @@
 //!
 //! Split: a(θ) = −λ, b(x) = −ln x!, k(x, θ) = x·ln λ.
 
-use super::{Blocked, CoupledKernel, Domain, Family, Kernel, ParamSpec, Shift};
+use super::{Blocked, CoupledKernel, Domain, Family, Kernel, ParamSpec, Shift, SuffStatsSpec};
 use crate::error::{Error, Result};
 use crate::numeric::ln_factorial;
 use num_traits::Float;
@@ -75,6 +75,11 @@ impl Family for Poisson {
 
     fn shift(&self) -> Shift {
         Shift::Linear
+    }
+
+    /// Sufficient statistics Tⱼ = Σ fⱼ (the kernel is linear in the features).
+    fn suffstats(&self) -> Option<SuffStatsSpec> {
+        Some(SuffStatsSpec::linear::<PoissonKernel>())
     }
 
     fn wgsl(&self) -> &'static str {

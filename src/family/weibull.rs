@@ -6,7 +6,10 @@
 //! Split: a(θ) = ln k, b(x) = −ln x, k(x, θ) = u − eᵘ, from the feature f₀ = ln x − c (computed on
 //! the host in f64 and centred by the shift c), so that u = k·(f₀ − (ln λ − c)).
 
-use super::{Blocked, CoupledKernel, Domain, Family, Kernel, KernelClass, ParamSpec, Shift};
+use super::{
+    Blocked, CoupledKernel, Domain, Family, Kernel, KernelClass, ParamSpec, Shift, StatsForm,
+    SuffStatsSpec,
+};
 use crate::error::{Error, Result};
 use num_traits::Float;
 use rand::rngs::StdRng;
@@ -94,6 +97,21 @@ impl Family for Weibull {
 
     fn shift(&self) -> Shift {
         Shift::Location
+    }
+
+    /// With the shape k fixed: T = (Σf, Σe^(k·f)) of f = ln x − c, since with u = k(f − c₀),
+    /// Σ(u − eᵘ) = k·T₀ − n·k·c₀ − e^(−k·c₀)·T₁: η = (k, −e^(−k·c₀)), κ = −k·c₀.
+    fn suffstats(&self) -> Option<SuffStatsSpec> {
+        Some(SuffStatsSpec {
+            form: StatsForm::ExpScaled(1),
+            fixed_params: &[0],
+            natural: |c, eta| {
+                eta[0] = c[1];
+                eta[1] = -(-c[1] * c[0]).exp();
+                -c[1] * c[0]
+            },
+            outside: None,
+        })
     }
 
     fn wgsl(&self) -> &'static str {

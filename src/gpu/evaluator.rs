@@ -383,7 +383,7 @@ impl Timer {
 }
 
 /// Copies features into a buffer whose length is a multiple of 4 floats (whole vec4s).
-fn pad4(f: &[f32]) -> std::borrow::Cow<'_, [f32]> {
+pub(crate) fn pad4(f: &[f32]) -> std::borrow::Cow<'_, [f32]> {
     if f.len().is_multiple_of(4) {
         std::borrow::Cow::Borrowed(f)
     } else {
@@ -411,7 +411,12 @@ fn pack_consts(src: &[f32], nc: usize, a_n: usize, out: &mut [f32]) {
     }
 }
 
-fn storage(device: &wgpu::Device, label: &str, size: u64, copy_src: bool) -> wgpu::Buffer {
+pub(crate) fn storage(
+    device: &wgpu::Device,
+    label: &str,
+    size: u64,
+    copy_src: bool,
+) -> wgpu::Buffer {
     let mut usage = wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST;
     if copy_src {
         usage |= wgpu::BufferUsages::COPY_SRC;
@@ -424,7 +429,7 @@ fn storage(device: &wgpu::Device, label: &str, size: u64, copy_src: bool) -> wgp
     })
 }
 
-fn entry(binding: u32, buffer: &wgpu::Buffer) -> wgpu::BindGroupEntry<'_> {
+pub(crate) fn entry(binding: u32, buffer: &wgpu::Buffer) -> wgpu::BindGroupEntry<'_> {
     wgpu::BindGroupEntry {
         binding,
         resource: buffer.as_entire_binding(),
@@ -432,7 +437,7 @@ fn entry(binding: u32, buffer: &wgpu::Buffer) -> wgpu::BindGroupEntry<'_> {
 }
 
 /// Maps `len` bytes of `buf` at `offset`, hands them to `f` as f32s, and unmaps.
-fn read_back(
+pub(crate) fn read_back(
     ctx: &GpuContext,
     buf: &wgpu::Buffer,
     offset: u64,

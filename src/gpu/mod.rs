@@ -3,6 +3,7 @@
 pub mod adapter;
 pub mod evaluator;
 pub mod kernel;
+pub mod stats;
 
 pub use adapter::{list_adapters, AdapterSummary, GpuContext};
 pub use evaluator::{BatchLimits, GpuEvaluator};

@@ -59,6 +59,7 @@ pub fn write(r: &Report<'_>, w: &mut dyn Write) -> std::io::Result<()> {
     head.insert("n".into(), json!(p.n));
     head.insert("data".into(), json!(r.data_source));
     head.insert("backend".into(), json!(out.primary.backend));
+    head.insert("strategy".into(), json!(out.primary.strategy));
     head.insert(
         "adapter".into(),
         out.primary

@@ -40,8 +40,14 @@ pub fn write(r: &Report<'_>, w: &mut dyn Write) -> std::io::Result<()> {
         axes.join("; ")
     )?;
     match &ev.adapter {
-        Some(a) => writeln!(w, "backend     {} on {}", ev.backend, a.label())?,
-        None => writeln!(w, "backend     {}", ev.backend)?,
+        Some(a) => writeln!(
+            w,
+            "backend     {} on {} ({})",
+            ev.backend,
+            a.label(),
+            ev.strategy
+        )?,
+        None => writeln!(w, "backend     {} ({})", ev.backend, ev.strategy)?,
     }
     writeln!(w)?;
     match out.best {

@@ -74,3 +74,11 @@ pub fn example_grid(fam: &dyn Family, k: usize) -> Grid {
         .collect();
     Grid::new(fam, specs).unwrap()
 }
+
+pub fn grid_owned(fam: &dyn Family, specs: &[String]) -> Grid {
+    Grid::new(
+        fam,
+        specs.iter().map(|s| AxisSpec::parse(s).unwrap()).collect(),
+    )
+    .unwrap()
+}
