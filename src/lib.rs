@@ -42,6 +42,7 @@ pub mod gpu;
 pub mod grid;
 pub mod numeric;
 pub mod partial;
+pub mod plot;
 pub mod report;
 pub mod sample_spec;
 pub mod split;

@@ -25,6 +25,32 @@ pub struct SweepArgs {
     /// Write the output to this file instead of stdout
     #[arg(long, value_name = "PATH")]
     pub out: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub plot: PlotArgs,
+}
+
+/// Options of `--plot`.
+#[derive(Debug, Args)]
+pub struct PlotArgs {
+    /// Draw the likelihood curve (1 parameter), heatmap (2) or profiles (more) to this .png or
+    /// .svg file
+    #[arg(long, value_name = "PATH")]
+    pub plot: Option<PathBuf>,
+
+    /// What the plot shows: the mean log-likelihood, the cross-entropy, or the KL divergence
+    /// (which needs the data-generating distribution: --sample)
+    #[arg(long, value_name = "METRIC", default_value = "loglik",
+          value_parser = ["loglik", "cross_entropy", "kl"])]
+    pub plot_metric: String,
+
+    /// Picture size in pixels
+    #[arg(long, value_name = "WxH", default_value = "1200x800")]
+    pub plot_size: String,
+
+    /// With more than two parameters: draw the 2-D profile surface of these two
+    #[arg(long, value_name = "A,B")]
+    pub plot_pair: Option<String>,
 }
 
 /// Runs the sweep and writes the report; returns the exit code.
@@ -54,6 +80,9 @@ pub fn run(args: &SweepArgs) -> Result<i32> {
         data_seconds: job.data_seconds,
         mle_mean_loglik,
     };
+    if let Some(path) = &args.plot.plot {
+        draw_plot(args, &sj.grid, job.family, &outcome, path)?;
+    }
     write_output(args.out.as_deref(), |w| report::write(&rep, format, w))?;
     if let Some(a) = &outcome.agreement {
         if !a.within_tolerance {
@@ -73,6 +102,60 @@ pub fn run(args: &SweepArgs) -> Result<i32> {
         }
     }
     Ok(0)
+}
+
+/// Draws `--plot`.
+fn draw_plot(
+    args: &SweepArgs,
+    grid: &klgrid::grid::Grid,
+    family: &'static dyn klgrid::family::Family,
+    outcome: &sweep::SweepOutcome,
+    path: &std::path::Path,
+) -> Result<()> {
+    use klgrid::plot::{self, Metric, PlotInput};
+    let p = &args.plot;
+    plot::ImageFormat::from_path(path)?;
+    let metric = match p.plot_metric.as_str() {
+        "cross_entropy" => Metric::CrossEntropy,
+        "kl" => {
+            let truth = args
+                .job
+                .sample
+                .as_deref()
+                .map(klgrid::sample_spec::SampleSpec::parse)
+                .transpose()?;
+            let entropy = truth.as_ref().and_then(|t| t.family.entropy(&t.theta)).ok_or_else(|| {
+                Error::input("--plot-metric kl needs a data-generating distribution with a known entropy (--sample)")
+            })?;
+            Metric::Kl { entropy }
+        }
+        _ => Metric::Loglik,
+    };
+    let ev = &outcome.primary;
+    let title = format!(
+        "{} — n = {}, {} points, {} ({}), nats",
+        family.name(),
+        ev.partials.n,
+        grid.len(),
+        ev.backend,
+        ev.strategy
+    );
+    let input = PlotInput {
+        family,
+        grid,
+        partials: &ev.partials,
+        metric,
+        best: outcome.best,
+        mle: outcome.mle.as_deref(),
+        title,
+        size: plot::parse_size(&p.plot_size)?,
+        pair: p
+            .plot_pair
+            .as_deref()
+            .map(|s| plot::parse_pair(s, grid))
+            .transpose()?,
+    };
+    plot::render(&input, path)
 }
 
 /// Writes through `f` to `path`, or to stdout; a closed stdout pipe is not an error.
