@@ -114,8 +114,8 @@ impl Family for Bernoulli {
 
 #[cfg(test)]
 mod tests {
-    use super::super::discrete::golden_max;
     use super::*;
+    use crate::family::testing::golden_max;
     use rand::SeedableRng;
 
     const F: Bernoulli = Bernoulli;

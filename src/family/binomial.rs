@@ -182,7 +182,7 @@ impl Family for Binomial {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::family::discrete::golden_max;
+    use crate::family::testing::golden_max;
     use crate::grid::AxisSpec;
     use rand::SeedableRng;
 

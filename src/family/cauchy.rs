@@ -108,17 +108,8 @@ impl Family for Cauchy {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::family::testing::simpson;
     use rand::SeedableRng;
-
-    /// ∫ₐᵇ f by composite Simpson with `n` (even) panels.
-    fn simpson(f: impl Fn(f64) -> f64, a: f64, b: f64, n: usize) -> f64 {
-        let h = (b - a) / n as f64;
-        let mut s = f(a) + f(b);
-        for i in 1..n {
-            s += f(a + i as f64 * h) * if i % 2 == 1 { 4.0 } else { 2.0 };
-        }
-        s * h / 3.0
-    }
 
     #[test]
     fn entropy_matches_numeric_integral() {

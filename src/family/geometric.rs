@@ -116,8 +116,8 @@ impl Family for Geometric {
 
 #[cfg(test)]
 mod tests {
-    use super::super::discrete::golden_max;
     use super::*;
+    use crate::family::testing::golden_max;
     use rand::SeedableRng;
 
     const F: Geometric = Geometric;

@@ -39,6 +39,8 @@ mod normal_mixture;
 mod poisson;
 mod student_t;
 pub mod suffstats;
+#[cfg(test)]
+mod testing;
 mod uniform;
 mod weibull;
 

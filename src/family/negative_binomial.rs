@@ -179,7 +179,7 @@ mod tests {
         assert_eq!(F.mle(&xs, &[None, None]), None);
         let (m, _) = crate::stats::mean_var(&xs).unwrap();
         let best =
-            super::super::discrete::golden_max(|p| F.ln_pdf_sum(&xs, &[2.5, p]).0, 1e-6, 0.999);
+            crate::family::testing::golden_max(|p| F.ln_pdf_sum(&xs, &[2.5, p]).0, 1e-6, 0.999);
         assert!((best - 2.5 / (2.5 + m)).abs() < 1e-6);
     }
 
