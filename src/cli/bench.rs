@@ -41,6 +41,7 @@ pub fn run(args: &BenchArgs) -> Result<i32> {
         return Err(Error::input("--repeat must be at least 1"));
     }
     let job = args.job.build()?;
+    let data = job.load()?;
     let paths: Vec<Path> = match &args.backends {
         Some(list) => list
             .split(',')
@@ -62,7 +63,7 @@ pub fn run(args: &BenchArgs) -> Result<i32> {
         adapter: job.adapter.clone(),
         shape: job.shape,
     };
-    let report = bench::run(job.family, &job.grid, &job.data, &opts, &mut |m| {
+    let report = bench::run(job.family, &job.grid, &data, &opts, &mut |m| {
         eprintln!("klgrid: {m}")
     })?;
     let peak = bench::peak_rss_bytes();
