@@ -8,7 +8,8 @@
 //!
 //! Paths: [`gpu`] (WGSL kernels through wgpu, f32 kernel with f64 host accumulation),
 //! [`cpu_fast`] (the same split on the CPU, vectorised, all cores) and [`cpu_ref`] (the f64
-//! reference). [`sweep`] runs a job on a chosen backend.
+//! reference). [`sweep`] runs a job on a chosen backend, on data in memory or streamed in chunks
+//! from [`input`] (text, CSV/TSV, NPY, raw binary; files or stdin).
 
 //! ```
 //! use klgrid::family::lookup;
@@ -35,11 +36,11 @@
 pub mod bench;
 pub mod cpu_fast;
 pub mod cpu_ref;
-pub mod data;
 pub mod error;
 pub mod family;
 pub mod gpu;
 pub mod grid;
+pub mod input;
 pub mod numeric;
 pub mod partial;
 pub mod plot;

@@ -50,7 +50,14 @@ fn main() {
     let code = match result {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("klgrid: error: {e}");
+            // One line, whatever the message.
+            let msg = e.to_string();
+            let msg: Vec<&str> = msg
+                .lines()
+                .map(str::trim)
+                .filter(|l| !l.is_empty())
+                .collect();
+            eprintln!("klgrid: error: {}", msg.join(" "));
             match e {
                 Error::Input(_) | Error::Io { .. } => exit::INPUT,
                 _ => exit::RUNTIME,

@@ -87,15 +87,61 @@ fn feature_means(family: &dyn Family, xs: &[f64]) -> [f64; MAX_FEATURES] {
     means
 }
 
-/// Prepares `xs` for the device paths of `family`.
+/// Samples from which the centring is computed: the first chunk of the data
+/// ([`crate::sweep::CHUNK`]), so that it is fixed before any chunk is evaluated and the same
+/// whether the data are in memory or streamed.
+pub const CENTRE_SAMPLES: usize = crate::sweep::CHUNK;
+
+/// How features are centred on their way to the device ([`Shift`]), fixed for a whole data set.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Centre {
+    /// [`Shift::Location`]: the centre c passed to [`Family::features`] (else 0).
+    pub location: f64,
+    /// [`Shift::Linear`]: the centres sⱼ subtracted from every feature (else 0).
+    pub linear_shift: [f64; MAX_FEATURES],
+}
+
+impl Centre {
+    /// The centring of `family` for data whose first samples are `xs`: the means of the
+    /// features over the first [`CENTRE_SAMPLES`] samples of `xs` (see `feature_means`).
+    pub fn of(family: &dyn Family, xs: &[f64]) -> Centre {
+        let head = &xs[..xs.len().min(CENTRE_SAMPLES)];
+        match family.shift() {
+            Shift::None => Centre {
+                location: 0.0,
+                linear_shift: [0.0; MAX_FEATURES],
+            },
+            Shift::Location => Centre {
+                location: feature_means(family, head)[0],
+                linear_shift: [0.0; MAX_FEATURES],
+            },
+            Shift::Linear => Centre {
+                location: 0.0,
+                linear_shift: feature_means(family, head),
+            },
+        }
+    }
+
+    /// The shift handed to [`Family::kernel_consts`]: c or s₀.
+    pub fn shift(&self) -> f64 {
+        self.location + self.linear_shift[0]
+    }
+}
+
+/// Prepares `xs` for the device paths of `family`, centred by [`Centre::of`] `xs`.
 pub fn prepare(family: &dyn Family, xs: &[f64]) -> Prepared {
+    prepare_centred(family, xs, &Centre::of(family, xs))
+}
+
+/// Prepares `xs` (one chunk of a data set) for the device paths of `family` with the data set's
+/// centring.
+pub fn prepare_centred(family: &dyn Family, xs: &[f64], centre: &Centre) -> Prepared {
     let nf = family.n_features();
     // `location` goes to `features`; `linear_shift` is subtracted from the features after.
-    let (location, linear_shift) = match family.shift() {
-        Shift::None => (0.0, [0.0; MAX_FEATURES]),
-        Shift::Location => (feature_means(family, xs)[0], [0.0; MAX_FEATURES]),
-        Shift::Linear => (0.0, feature_means(family, xs)),
-    };
+    let Centre {
+        location,
+        linear_shift,
+    } = *centre;
     let parts: Vec<(Vec<f32>, u64, Neumaier)> = xs
         .par_chunks(BLOCK)
         .map(|c| {

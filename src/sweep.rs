@@ -1,13 +1,18 @@
-//! Running a sweep: choosing the backend, evaluating every grid point, comparing paths.
+//! Running a sweep: choosing the backend, evaluating every grid point chunk by chunk (data in
+//! memory or streamed, see [`CHUNK`]), comparing paths.
 
 use crate::cpu_ref;
 use crate::error::{Error, Result};
 use crate::family::Family;
+use crate::family::SuffStatsSpec;
 use crate::gpu::{AdapterSummary, GpuContext, GpuEvaluator, KernelShape};
 use crate::grid::Grid;
+use crate::input::{InputInfo, Position, SampleReader};
 use crate::partial::Partials;
-use crate::split;
-use crate::suffstats::Strategy;
+use crate::split::{self, Centre};
+use crate::stats::Moments;
+use crate::suffstats::{self as suff, Strategy};
+use std::borrow::Cow;
 use std::str::FromStr;
 use std::time::Instant;
 
@@ -166,6 +171,228 @@ impl Agreement {
     }
 }
 
+/// Samples per chunk of the evaluation pipeline: 2²² = 4,194,304.
+///
+/// Every path evaluates a data set chunk by chunk — chunk k holds samples
+/// [k·CHUNK, (k+1)·CHUNK) — into per-grid-point [`Partials`] (Σ log Q, samples outside the
+/// support, n), and merges them by addition in chunk order. Data in memory ([`run`],
+/// [`evaluate_gpu`], [`evaluate_cpu`], …) and data streamed from a reader ([`run_stream`]) are
+/// cut at the same places, centred the same way ([`split::Centre`], from the first chunk), and
+/// merged in the same order, so their results are bitwise equal on the same backend; streamed
+/// data never take more memory than a few chunks, whatever n.
+pub const CHUNK: usize = 1 << 22;
+
+/// Progress of a sweep, for display. Called from the reading thread and the evaluating one.
+pub trait Observer: Sync {
+    /// The reader has consumed this much of its input.
+    fn read(&self, _pos: Position) {}
+    /// This many samples have been evaluated, in all.
+    fn evaluated(&self, _samples: u64) {}
+}
+
+/// An [`Observer`] that shows nothing.
+pub struct Silent;
+
+impl Observer for Silent {}
+
+/// One path's state through the chunks of a data set.
+struct PathRun<'e> {
+    path: Path,
+    gpu: Option<(&'e GpuEvaluator<'e>, &'e GpuContext)>,
+    /// The sufficient-statistics strategy: the spec, and the device for the reduction (gpu).
+    suff: Option<(SuffStatsSpec, Option<&'e GpuContext>)>,
+    /// Kernel constants (device paths), once the centring is fixed.
+    consts: Vec<f32>,
+    eval: Evaluation,
+}
+
+impl<'e> PathRun<'e> {
+    fn new(path: Path, gpu: Option<(&'e GpuEvaluator<'e>, &'e GpuContext)>, len: usize) -> Self {
+        PathRun {
+            path,
+            gpu,
+            suff: None,
+            consts: Vec::new(),
+            eval: Evaluation {
+                backend: path.name(),
+                strategy: "direct",
+                adapter: gpu.map(|(_, ctx)| ctx.summary.clone()),
+                shape: gpu.map(|(ev, _)| ev.shape()),
+                partials: Partials::zeros(len),
+                compile_seconds: gpu.map_or(0.0, |(ev, _)| ev.compile_seconds),
+                device_seconds: None,
+                eval_seconds: 0.0,
+            },
+        }
+    }
+
+    /// The sufficient-statistics strategy on `path` (the reduction on `ctx` for gpu).
+    fn suffstats(path: Path, spec: SuffStatsSpec, ctx: Option<&'e GpuContext>, len: usize) -> Self {
+        let mut run = PathRun::new(path, None, len);
+        run.suff = Some((spec, ctx));
+        run.eval.strategy = "suffstats";
+        run.eval.adapter = ctx.map(|c| c.summary.clone());
+        run
+    }
+
+    /// Fixes the centring: computes the kernel constants of the device paths.
+    fn start(&mut self, family: &dyn Family, grid: &Grid, centre: &Centre) {
+        let t0 = Instant::now();
+        if self.path != Path::CpuRef {
+            self.consts = split::kernel_consts(family, grid, centre.shift());
+        }
+        self.eval.eval_seconds += t0.elapsed().as_secs_f64();
+    }
+
+    /// Evaluates one chunk and merges its partials.
+    fn chunk(
+        &mut self,
+        family: &dyn Family,
+        grid: &Grid,
+        centre: &Centre,
+        xs: &[f64],
+    ) -> Result<()> {
+        let t0 = Instant::now();
+        let part = match (self.path, self.gpu) {
+            _ if self.suff.is_some() => {
+                let (spec, ctx) = self.suff.expect("checked");
+                let prep = split::prepare_centred(family, xs, centre);
+                let t = match ctx {
+                    Some(ctx) => suff::stats_gpu(ctx, family, &spec, grid, &prep)?,
+                    None => suff::stats_cpu(family, &spec, grid, &prep),
+                };
+                let sums = suff::kernel_sums(family, &spec, grid, &prep, &t, xs);
+                let host = family.host_coupled_sums(grid, xs);
+                split::assemble(family, grid, &prep, &sums, host.as_deref())
+            }
+            (Path::CpuRef, _) => cpu_ref::evaluate(family, grid, xs),
+            (Path::Gpu, Some((evaluator, _))) => {
+                let prep = split::prepare_centred(family, xs, centre);
+                let sums = evaluator.kernel_sums(&prep.features, prep.n_inside, &self.consts)?;
+                if let Some(d) = sums.device_seconds {
+                    *self.eval.device_seconds.get_or_insert(0.0) += d;
+                }
+                let host = family.host_coupled_sums(grid, xs);
+                split::assemble(family, grid, &prep, &sums, host.as_deref())
+            }
+            (Path::Gpu, None) => return Err(Error::Gpu("no device opened".into())),
+            (Path::Cpu, _) => {
+                let prep = split::prepare_centred(family, xs, centre);
+                let sums = crate::cpu_fast::kernel_sums(family, &prep, &self.consts);
+                let host = family.host_coupled_sums(grid, xs);
+                split::assemble(family, grid, &prep, &sums, host.as_deref())
+            }
+        };
+        self.eval.partials.merge(&part);
+        self.eval.eval_seconds += t0.elapsed().as_secs_f64();
+        Ok(())
+    }
+}
+
+/// What [`drive`] saw of the data besides the partials.
+struct Driven<'d> {
+    /// The data, when they were a single chunk (kept for the MLE).
+    single: Option<Cow<'d, [f64]>>,
+    /// Their summary, when there were several chunks and `moments` was asked for.
+    moments: Option<Moments>,
+}
+
+/// One chunk of samples, and whether it is the last one.
+struct Chunk<'d> {
+    data: Cow<'d, [f64]>,
+    last: bool,
+}
+
+/// A chunk source: the next chunk (exactly `CHUNK` samples, fewer only for the last), `None`
+/// at the end. It is handed the previous chunk back, to drop it before the next one comes.
+type NextChunk<'n, 'd> = &'n mut dyn FnMut(Option<Cow<'d, [f64]>>) -> Result<Option<Chunk<'d>>>;
+
+/// The chunks of data in memory, each flagged whether it is the last.
+fn memory_chunks<'d>(
+    xs: &'d [f64],
+) -> impl FnMut(Option<Cow<'d, [f64]>>) -> Result<Option<Chunk<'d>>> {
+    let mut it = xs.chunks(CHUNK).peekable();
+    move |_previous| {
+        let data = it.next();
+        Ok(data.map(|c| Chunk {
+            data: Cow::Borrowed(c),
+            last: it.peek().is_none(),
+        }))
+    }
+}
+
+/// The pipeline: fixes the centring from the first chunk, evaluates every chunk on every path,
+/// merging in chunk order; with `moments`, summarises the data (when there is more than one
+/// chunk). A chunk is dropped before the next one is taken, so at most one is held here.
+/// `Ok(None)` when there are no samples at all.
+fn drive<'d>(
+    family: &dyn Family,
+    grid: &Grid,
+    runs: &mut [PathRun<'_>],
+    next: NextChunk<'_, 'd>,
+    moments: bool,
+    observer: &dyn Observer,
+) -> Result<Option<Driven<'d>>> {
+    let Some(mut current) = next(None)? else {
+        return Ok(None);
+    };
+    let centre = Centre::of(family, &current.data);
+    for r in runs.iter_mut() {
+        r.start(family, grid, &centre);
+    }
+    let mut summary: Option<Moments> = None;
+    let mut done = 0u64;
+    let mut chunks = 0usize;
+    loop {
+        chunks += 1;
+        for r in runs.iter_mut() {
+            r.chunk(family, grid, &centre, &current.data)?;
+        }
+        done += current.data.len() as u64;
+        observer.evaluated(done);
+        if moments && (!current.last || summary.is_some()) {
+            summary
+                .get_or_insert_with(Moments::default)
+                .merge(&Moments::of(&current.data));
+        }
+        if current.last {
+            break;
+        }
+        match next(Some(current.data))? {
+            Some(c) => current = c,
+            None => {
+                return Ok(Some(Driven {
+                    single: None,
+                    moments: summary,
+                }))
+            }
+        }
+    }
+    Ok(Some(Driven {
+        single: (chunks == 1).then_some(current.data),
+        moments: summary,
+    }))
+}
+
+/// Evaluates `xs` on one path through the chunked pipeline.
+fn evaluate_memory(
+    family: &dyn Family,
+    grid: &Grid,
+    mut run: PathRun<'_>,
+    xs: &[f64],
+) -> Result<Evaluation> {
+    let mut next = memory_chunks(xs);
+    drive(
+        family,
+        grid,
+        std::slice::from_mut(&mut run),
+        &mut next,
+        false,
+        &Silent,
+    )?;
+    Ok(run.eval)
+}
+
 /// Evaluates the grid on the GPU path of an open device.
 pub fn evaluate_gpu(
     ctx: &GpuContext,
@@ -185,41 +412,17 @@ pub fn evaluate_with(
     grid: &Grid,
     xs: &[f64],
 ) -> Result<Evaluation> {
-    let t0 = Instant::now();
-    let prep = split::prepare(family, xs);
-    let consts = split::kernel_consts(family, grid, prep.shift);
-    let sums = evaluator.kernel_sums(&prep.features, prep.n_inside, &consts)?;
-    let host = family.host_coupled_sums(grid, xs);
-    let partials = split::assemble(family, grid, &prep, &sums, host.as_deref());
-    Ok(Evaluation {
-        backend: "gpu",
-        strategy: "direct",
-        adapter: Some(ctx.summary.clone()),
-        shape: Some(evaluator.shape()),
-        partials,
-        compile_seconds: evaluator.compile_seconds,
-        device_seconds: sums.device_seconds,
-        eval_seconds: t0.elapsed().as_secs_f64(),
-    })
+    let run = PathRun::new(Path::Gpu, Some((evaluator, ctx)), grid.len());
+    evaluate_memory(family, grid, run, xs)
 }
 
 /// Evaluates the grid on the fast CPU path.
 pub fn evaluate_cpu(family: &'static dyn Family, grid: &Grid, xs: &[f64]) -> Evaluation {
-    let t0 = Instant::now();
-    let prep = split::prepare(family, xs);
-    let consts = split::kernel_consts(family, grid, prep.shift);
-    let sums = crate::cpu_fast::kernel_sums(family, &prep, &consts);
-    let host = family.host_coupled_sums(grid, xs);
-    let partials = split::assemble(family, grid, &prep, &sums, host.as_deref());
-    Evaluation {
-        backend: "cpu",
-        strategy: "direct",
-        adapter: None,
-        shape: None,
-        partials,
-        compile_seconds: 0.0,
-        device_seconds: None,
-        eval_seconds: t0.elapsed().as_secs_f64(),
+    let run = PathRun::new(Path::Cpu, None, grid.len());
+    match evaluate_memory(family, grid, run, xs) {
+        Ok(e) => e,
+        // The CPU path has no failure mode; an error here would be a bug in this module.
+        Err(e) => unreachable!("cpu path failed: {e}"),
     }
 }
 
@@ -231,45 +434,26 @@ pub fn evaluate_suffstats(
     grid: &Grid,
     xs: &[f64],
 ) -> Result<Evaluation> {
-    let spec = crate::suffstats::spec_for(family, grid).map_err(Error::Input)?;
-    let t0 = Instant::now();
-    let prep = split::prepare(family, xs);
-    let t = match ctx {
-        Some(ctx) => crate::suffstats::stats_gpu(ctx, family, &spec, grid, &prep)?,
-        None => crate::suffstats::stats_cpu(family, &spec, grid, &prep),
-    };
-    let sums = crate::suffstats::kernel_sums(family, &spec, grid, &prep, &t, xs);
-    let host = family.host_coupled_sums(grid, xs);
-    let partials = split::assemble(family, grid, &prep, &sums, host.as_deref());
-    Ok(Evaluation {
-        backend: if ctx.is_some() { "gpu" } else { "cpu" },
-        strategy: "suffstats",
-        adapter: ctx.map(|c| c.summary.clone()),
-        shape: None,
-        partials,
-        compile_seconds: 0.0,
-        device_seconds: None,
-        eval_seconds: t0.elapsed().as_secs_f64(),
-    })
+    let spec = suff::spec_for(family, grid).map_err(Error::Input)?;
+    let path = if ctx.is_some() { Path::Gpu } else { Path::Cpu };
+    evaluate_memory(
+        family,
+        grid,
+        PathRun::suffstats(path, spec, ctx, grid.len()),
+        xs,
+    )
 }
 
 /// Evaluates the grid on the f64 reference path.
 pub fn evaluate_cpu_ref(family: &dyn Family, grid: &Grid, xs: &[f64]) -> Evaluation {
-    let t0 = Instant::now();
-    let partials = cpu_ref::evaluate(family, grid, xs);
-    Evaluation {
-        backend: "cpu-ref",
-        strategy: "direct",
-        adapter: None,
-        shape: None,
-        partials,
-        compile_seconds: 0.0,
-        device_seconds: None,
-        eval_seconds: t0.elapsed().as_secs_f64(),
+    let run = PathRun::new(Path::CpuRef, None, grid.len());
+    match evaluate_memory(family, grid, run, xs) {
+        Ok(e) => e,
+        Err(e) => unreachable!("cpu-ref path failed: {e}"),
     }
 }
 
-/// A sweep to run.
+/// A sweep to run over data in memory.
 pub struct SweepJob<'a> {
     pub family: &'static dyn Family,
     pub grid: Grid,
@@ -279,8 +463,21 @@ pub struct SweepJob<'a> {
     pub adapter: Option<String>,
     /// GPU kernel shape overriding the automatic choice (`--kernel-shape`).
     pub shape: Option<KernelShape>,
-    /// Direct or sufficient statistics, for the gpu and cpu paths (`--strategy`); cpu-ref is
-    /// always direct.
+    /// Direct or sufficient statistics, for the reported path (`--strategy`); cpu-ref, and the
+    /// reference path of `both`, are always direct.
+    pub strategy: Strategy,
+}
+
+/// A sweep to run over data streamed from a [`SampleReader`] ([`run_stream`]).
+pub struct StreamJob {
+    pub family: &'static dyn Family,
+    pub grid: Grid,
+    pub backend: Backend,
+    /// Substring of the adapter name to use (`--adapter`).
+    pub adapter: Option<String>,
+    /// GPU kernel shape overriding the automatic choice (`--kernel-shape`).
+    pub shape: Option<KernelShape>,
+    /// Direct or sufficient statistics, as in [`SweepJob`].
     pub strategy: Strategy,
 }
 
@@ -295,69 +492,105 @@ pub struct SweepOutcome {
     pub best: Option<usize>,
     /// Closed-form MLE, where the family has one.
     pub mle: Option<Vec<f64>>,
+    /// Mean log-likelihood at the MLE by the f64 full density, where the data were in memory.
+    pub mle_mean_loglik: Option<f64>,
+    /// Why `mle` is missing although the family has a closed form (data streamed past memory).
+    pub mle_note: Option<String>,
+    /// Non-finite values dropped by the reader (`--skip-nonfinite`); `n` counts only the rest.
+    pub skipped_nonfinite: u64,
+    /// Streamed data: what was read, and the seconds the reading thread spent reading.
+    pub input: Option<(InputInfo, f64)>,
 }
 
-/// Evaluates on `path`, opening the GPU on first use.
-fn evaluate_path(
-    path: Path,
+/// The options shared by [`SweepJob`] and [`StreamJob`].
+struct Setup<'a> {
+    family: &'static dyn Family,
+    grid: &'a Grid,
+    backend: Backend,
+    adapter: Option<&'a str>,
+    shape: Option<KernelShape>,
     strategy: Strategy,
-    gpu: &mut Option<GpuContext>,
-    job: &SweepJob<'_>,
-) -> Result<Evaluation> {
-    let (family, grid, xs) = (job.family, &job.grid, job.data);
-    let suff = crate::suffstats::resolve(strategy, family, grid)? == Strategy::SuffStats;
-    if path == Path::CpuRef && strategy == Strategy::SuffStats {
+}
+
+/// Runs the pipeline over `next`'s chunks on the job's backend; `whole` is the whole data set
+/// when it is in memory (for the MLE). `Ok(None)` when there are no samples.
+fn run_chunks(
+    job: &Setup<'_>,
+    whole: Option<&[f64]>,
+    next: NextChunk<'_, '_>,
+    note: &mut dyn FnMut(&str),
+    observer: &dyn Observer,
+) -> Result<Option<SweepOutcome>> {
+    let (family, grid) = (job.family, job.grid);
+    let mut ctx: Option<GpuContext> = None;
+    // Said once the data have been evaluated, so that an error in the data stays one line.
+    let mut notes = Vec::new();
+    let paths = match job.backend {
+        Backend::One(p) => vec![p],
+        Backend::Both(a, b) => vec![a, b],
+        Backend::Auto => match GpuContext::open(job.adapter) {
+            Ok(c) => {
+                notes.push(format!("backend auto: using gpu on {}", c.summary.label()));
+                ctx = Some(c);
+                vec![Path::Gpu]
+            }
+            Err(e) => {
+                notes.push(format!("backend auto: {e}; using cpu"));
+                vec![Path::Cpu]
+            }
+        },
+    };
+    if paths.contains(&Path::Gpu) && ctx.is_none() {
+        ctx = Some(GpuContext::open(job.adapter)?);
+    }
+    // The strategy applies to the reported path; the reference path of `both` is always
+    // direct, so that `both` checks the strategy against the plain evaluation.
+    if paths[0] == Path::CpuRef && job.strategy == Strategy::SuffStats {
         return Err(Error::input(
             "--strategy suffstats applies to the gpu and cpu paths; cpu-ref is always direct",
         ));
     }
-    if gpu.is_none() && path == Path::Gpu {
-        *gpu = Some(GpuContext::open(job.adapter.as_deref())?);
-    }
-    match path {
-        Path::CpuRef => Ok(evaluate_cpu_ref(family, grid, xs)),
-        Path::Cpu if suff => evaluate_suffstats(None, family, grid, xs),
-        Path::Cpu => Ok(evaluate_cpu(family, grid, xs)),
-        Path::Gpu if suff => evaluate_suffstats(gpu.as_ref(), family, grid, xs),
-        Path::Gpu => {
-            let ctx = gpu.as_ref().expect("opened above");
-            let evaluator = GpuEvaluator::new(ctx, family, grid.len(), job.shape)?;
-            evaluate_with(&evaluator, ctx, family, grid, xs)
-        }
-    }
-}
-
-/// Runs a sweep. `note` receives one-line messages for stderr (the path `auto` chose).
-pub fn run(job: &SweepJob<'_>, note: &mut dyn FnMut(&str)) -> Result<SweepOutcome> {
-    let family = job.family;
-    if job.data.is_empty() {
-        return Err(Error::input("the data set is empty"));
-    }
-    let mut gpu = None;
-    // The strategy applies to the reported path; a reference path is always direct, so that
-    // `both` checks the strategy against the plain evaluation.
-    let s = job.strategy;
-    let (primary, reference) = match job.backend {
-        Backend::One(p) => (evaluate_path(p, s, &mut gpu, job)?, None),
-        Backend::Both(a, b) => {
-            let ea = evaluate_path(a, s, &mut gpu, job)?;
-            (ea, Some(evaluate_path(b, Strategy::Direct, &mut gpu, job)?))
-        }
-        Backend::Auto => match GpuContext::open(job.adapter.as_deref()) {
-            Ok(ctx) => {
-                note(&format!(
-                    "backend auto: using gpu on {}",
-                    ctx.summary.label()
-                ));
-                gpu = Some(ctx);
-                (evaluate_path(Path::Gpu, s, &mut gpu, job)?, None)
-            }
-            Err(e) => {
-                note(&format!("backend auto: {e}; using cpu"));
-                (evaluate_path(Path::Cpu, s, &mut gpu, job)?, None)
-            }
-        },
+    let strategies: Vec<Strategy> = paths
+        .iter()
+        .enumerate()
+        .map(|(i, &p)| match (i, p) {
+            (0, Path::Gpu | Path::Cpu) => suff::resolve(job.strategy, family, grid),
+            _ => Ok(Strategy::Direct),
+        })
+        .collect::<Result<_>>()?;
+    let direct_gpu = paths
+        .iter()
+        .zip(&strategies)
+        .any(|(&p, &s)| p == Path::Gpu && s == Strategy::Direct);
+    // Compiled once, before the first chunk (which is being read meanwhile).
+    let evaluator = match &ctx {
+        Some(c) if direct_gpu => Some((GpuEvaluator::new(c, family, grid.len(), job.shape)?, c)),
+        _ => None,
     };
+    let gpu = evaluator.as_ref().map(|(e, c)| (e, *c));
+    let mut runs: Vec<PathRun<'_>> = Vec::with_capacity(paths.len());
+    for (&p, &s) in paths.iter().zip(&strategies) {
+        runs.push(if s == Strategy::SuffStats {
+            let spec = suff::spec_for(family, grid).map_err(Error::Input)?;
+            PathRun::suffstats(
+                p,
+                spec,
+                if p == Path::Gpu { ctx.as_ref() } else { None },
+                grid.len(),
+            )
+        } else {
+            PathRun::new(p, if p == Path::Gpu { gpu } else { None }, grid.len())
+        });
+    }
+    let Some(driven) = drive(family, grid, &mut runs, next, whole.is_none(), observer)? else {
+        return Ok(None);
+    };
+    notes.iter().for_each(|n| note(n));
+    let mut runs = runs.into_iter().map(|r| r.eval);
+    let primary = runs
+        .next()
+        .ok_or_else(|| Error::input("no evaluation path"))?;
+    let reference = runs.next();
     let agreement = reference.as_ref().map(|r| {
         Agreement::compare(
             &primary.partials,
@@ -366,13 +599,168 @@ pub fn run(job: &SweepJob<'_>, note: &mut dyn FnMut(&str)) -> Result<SweepOutcom
         )
     });
     let best = primary.partials.argmax();
-    let mle = family.mle(job.data, &job.grid.fixed_values());
-    Ok(SweepOutcome {
+    let fixed = grid.fixed_values();
+    let (mle, mle_mean_loglik, mle_note) = match whole.or(driven.single.as_deref()) {
+        Some(xs) => {
+            let mle = family.mle(xs, &fixed);
+            let ll = mle.as_ref().and_then(|m| {
+                let (s, outside) = family.ln_pdf_sum(xs, m);
+                (outside == 0).then(|| s / xs.len() as f64)
+            });
+            (mle, ll, None)
+        }
+        None => match driven.moments.map(|m| family.mle_streamed(&m, &fixed)) {
+            Some(Ok(m)) => (m, None, None),
+            Some(Err(why)) => (
+                None,
+                None,
+                Some(format!(
+                    "not computed: {why}, and the data were streamed in chunks of {CHUNK} samples"
+                )),
+            ),
+            None => (None, None, None),
+        },
+    };
+    Ok(Some(SweepOutcome {
         primary,
         reference,
         agreement,
         best,
         mle,
+        mle_mean_loglik,
+        mle_note,
+        skipped_nonfinite: 0,
+        input: None,
+    }))
+}
+
+/// Runs a sweep over data in memory. `note` receives one-line messages for stderr (the path
+/// `auto` chose).
+pub fn run(job: &SweepJob<'_>, note: &mut dyn FnMut(&str)) -> Result<SweepOutcome> {
+    if job.data.is_empty() {
+        return Err(Error::input("the data set is empty"));
+    }
+    let setup = Setup {
+        family: job.family,
+        grid: &job.grid,
+        backend: job.backend,
+        adapter: job.adapter.as_deref(),
+        shape: job.shape,
+        strategy: job.strategy,
+    };
+    let mut next = memory_chunks(job.data);
+    run_chunks(&setup, Some(job.data), &mut next, note, &Silent)?
+        .ok_or_else(|| Error::input("the data set is empty"))
+}
+
+/// Fills `buf` with up to `chunk` samples from `reader`, telling `observer` how far it got.
+fn fill(
+    reader: &mut dyn SampleReader,
+    buf: &mut Vec<f64>,
+    chunk: usize,
+    observer: &dyn Observer,
+) -> Result<()> {
+    while buf.len() < chunk {
+        let want = (chunk - buf.len()).min(1 << 16);
+        let got = reader.read(buf, want)?;
+        observer.read(reader.position());
+        if got == 0 {
+            break;
+        }
+    }
+    Ok(())
+}
+
+/// Runs a sweep over data streamed from `reader`: a reading thread fills chunks of [`CHUNK`]
+/// samples and hands each over when the evaluator takes it, so that the next chunk is read
+/// while the current one is evaluated, and at most two chunks are in memory at once. Results are
+/// bitwise those of [`run`] on the same samples in memory. The MLE comes from
+/// [`Family::mle_streamed`] when the data span more than one chunk.
+pub fn run_stream(
+    job: &StreamJob,
+    reader: Box<dyn SampleReader>,
+    note: &mut dyn FnMut(&str),
+    observer: &dyn Observer,
+) -> Result<SweepOutcome> {
+    run_stream_chunked(job, reader, CHUNK, note, observer)
+}
+
+/// [`run_stream`] with another chunk size (tests).
+#[doc(hidden)]
+pub fn run_stream_chunked(
+    job: &StreamJob,
+    mut reader: Box<dyn SampleReader>,
+    chunk: usize,
+    note: &mut dyn FnMut(&str),
+    observer: &dyn Observer,
+) -> Result<SweepOutcome> {
+    let setup = Setup {
+        family: job.family,
+        grid: &job.grid,
+        backend: job.backend,
+        adapter: job.adapter.as_deref(),
+        shape: job.shape,
+        strategy: job.strategy,
+    };
+    let chunk = chunk.max(1);
+    std::thread::scope(|s| {
+        // A rendezvous channel: the reader hands a full chunk over when the evaluator takes it,
+        // and meanwhile fills the next; so at most two chunks are in memory at once.
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Result<(Vec<f64>, bool)>>(0);
+        let reading = s.spawn(move || {
+            let mut busy = 0.0;
+            let mut buf = Vec::with_capacity(chunk);
+            loop {
+                let t0 = Instant::now();
+                let mut res = fill(&mut *reader, &mut buf, chunk, observer);
+                // A full chunk: read one sample ahead, to know whether it is the last.
+                let mut ahead = Vec::new();
+                if res.is_ok() && buf.len() == chunk {
+                    ahead = Vec::with_capacity(chunk);
+                    res = fill(&mut *reader, &mut ahead, 1, observer);
+                }
+                busy += t0.elapsed().as_secs_f64();
+                let last = buf.len() < chunk || ahead.is_empty();
+                let msg = match res {
+                    Ok(()) if buf.is_empty() => break,
+                    Ok(()) => Ok((buf, last)),
+                    Err(e) => Err(e),
+                };
+                let failed = msg.is_err();
+                if tx.send(msg).is_err() || failed || last {
+                    break;
+                }
+                buf = ahead;
+            }
+            (reader, busy)
+        });
+        let mut next = move |previous: Option<Cow<'_, [f64]>>| {
+            drop(previous);
+            match rx.recv() {
+                Ok(Ok((v, last))) => Ok(Some(Chunk {
+                    data: Cow::Owned(v),
+                    last,
+                })),
+                Ok(Err(e)) => Err(e),
+                Err(_) => Ok(None),
+            }
+        };
+        let out = run_chunks(&setup, None, &mut next, note, observer);
+        // Closes the channel, so that a reader still running stops at its next chunk.
+        drop(next);
+        let (reader, busy) = reading
+            .join()
+            .unwrap_or_else(|p| std::panic::resume_unwind(p));
+        let info = reader.info();
+        let skipped = reader.skipped_nonfinite();
+        match out? {
+            None => Err(crate::input::empty_error(&info.name, skipped)),
+            Some(mut o) => {
+                o.skipped_nonfinite = skipped;
+                o.input = Some((info, busy));
+                Ok(o)
+            }
+        }
     })
 }
 

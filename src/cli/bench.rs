@@ -46,6 +46,7 @@ pub fn run(args: &BenchArgs) -> Result<i32> {
         return Err(Error::input("--repeat must be at least 1"));
     }
     let job = args.job.build()?;
+    let data = job.load()?;
     let paths: Vec<Path> = match &args.backends {
         Some(list) => list
             .split(',')
@@ -68,7 +69,7 @@ pub fn run(args: &BenchArgs) -> Result<i32> {
         shape: job.shape,
         strategy: args.strategy.parse()?,
     };
-    let report = bench::run(job.family, &job.grid, &job.data, &opts, &mut |m| {
+    let report = bench::run(job.family, &job.grid, &data, &opts, &mut |m| {
         eprintln!("klgrid: {m}")
     })?;
     let peak = bench::peak_rss_bytes();

@@ -1,13 +1,14 @@
 //! Options that describe a job (family, data, grid, backend), and turning them into one.
 
 use clap::Args;
-use klgrid::data;
 use klgrid::family::{lookup, Family};
 use klgrid::gpu::KernelShape;
 use klgrid::grid::{AxisSpec, Grid};
+use klgrid::input::{self, Column, Format, InputSpec};
 use klgrid::sample_spec::{SampleSpec, DEFAULT_SEED};
 use klgrid::sweep::{parse_compare, Backend};
 use klgrid::{Error, Result};
+use std::borrow::Cow;
 use std::path::PathBuf;
 use std::time::Instant;
 
@@ -17,7 +18,9 @@ pub struct JobArgs {
     #[arg(long, value_name = "NAME")]
     pub family: String,
 
-    /// Data file: text, one number per line (blank lines and # comments allowed)
+    /// Data file, or - for standard input: text (one number per line, or columns), .csv, .tsv,
+    /// NumPy .npy, raw little-endian .f32/.f64; optionally .gz/.zst-compressed. Streamed in
+    /// chunks, so it may be larger than memory
     #[arg(
         long,
         value_name = "PATH",
@@ -25,6 +28,25 @@ pub struct JobArgs {
         required_unless_present = "sample"
     )]
     pub data: Option<PathBuf>,
+
+    /// Format of --data instead of the one its extension says (stdin: text unless given)
+    #[arg(long, value_name = "FORMAT", requires = "data",
+          value_parser = ["text", "csv", "tsv", "npy", "f32", "f64"])]
+    pub format_in: Option<String>,
+
+    /// Column of a CSV/TSV/text table (header name, or 0-based index) or of a 2-D .npy array
+    /// (0-based index) holding the samples
+    #[arg(long, value_name = "NAME|INDEX", requires = "data")]
+    pub column: Option<String>,
+
+    /// Drop NaN, ±inf and empty fields instead of failing; the output reports how many
+    /// (skipped_nonfinite) and n counts only the samples used
+    #[arg(long, requires = "data")]
+    pub skip_nonfinite: bool,
+
+    /// No progress bar on stderr (it is shown only when stderr is a terminal)
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
 
     /// Draw synthetic data instead: a distribution such as 'normal(mu=1.5, sigma=2)'
     #[arg(long, value_name = "SPEC", requires = "n")]
@@ -89,15 +111,33 @@ impl BackendArgs {
     }
 }
 
+/// The data of a job: drawn into memory, or to be streamed from a file or stdin.
+pub enum JobData {
+    Memory(Vec<f64>),
+    Input(InputSpec),
+}
+
 /// A job ready to run: family, grid and data.
 pub struct Job {
     pub family: &'static dyn Family,
     pub grid: Grid,
-    pub data: Vec<f64>,
+    pub data: JobData,
     pub data_source: String,
     pub data_seconds: f64,
     pub adapter: Option<String>,
     pub shape: Option<KernelShape>,
+    /// `--quiet`: no progress bar.
+    pub quiet: bool,
+}
+
+impl Job {
+    /// The data in memory: the drawn samples, or the whole input read (for `bench`).
+    pub fn load(&self) -> Result<Cow<'_, [f64]>> {
+        match &self.data {
+            JobData::Memory(xs) => Ok(Cow::Borrowed(xs)),
+            JobData::Input(spec) => Ok(Cow::Owned(input::read_all(spec)?.0)),
+        }
+    }
 }
 
 impl JobArgs {
@@ -112,10 +152,21 @@ impl JobArgs {
         let grid = Grid::new(family, specs)?;
         let t0 = Instant::now();
         let (data, data_source) = match (&self.data, &self.sample) {
-            (Some(path), _) => (
-                data::read_text(path, family.integer_data())?,
-                path.display().to_string(),
-            ),
+            (Some(path), _) => {
+                let spec = InputSpec {
+                    source: input::Source::from_arg(path),
+                    format: self
+                        .format_in
+                        .as_deref()
+                        .map(str::parse::<Format>)
+                        .transpose()?,
+                    column: self.column.as_deref().map(Column::parse),
+                    integers: family.integer_data(),
+                    skip_nonfinite: self.skip_nonfinite,
+                };
+                let name = spec.source.name();
+                (JobData::Input(spec), name)
+            }
             (None, Some(spec)) => {
                 let spec = SampleSpec::parse(spec)?;
                 let n = self.n.ok_or_else(|| Error::input("--sample needs -n N"))?;
@@ -134,7 +185,7 @@ impl JobArgs {
                         )));
                     }
                 }
-                (xs, format!("{spec}, seed {seed}"))
+                (JobData::Memory(xs), format!("{spec}, seed {seed}"))
             }
             (None, None) => return Err(Error::input("give --data PATH or --sample SPEC -n N")),
         };
@@ -153,6 +204,7 @@ impl JobArgs {
                 .as_deref()
                 .map(KernelShape::parse)
                 .transpose()?,
+            quiet: self.quiet,
         })
     }
 }

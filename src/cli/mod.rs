@@ -6,6 +6,7 @@ pub mod bench;
 pub mod demo;
 pub mod families;
 pub mod job;
+pub mod progress;
 pub mod sweep;
 
 use clap::{Parser, Subcommand};

@@ -1,10 +1,12 @@
 //! `klgrid sweep`.
 
 use super::exit;
-use super::job::{BackendArgs, JobArgs};
+use super::job::{BackendArgs, JobArgs, JobData};
+use super::progress::Progress;
 use clap::Args;
+use klgrid::input;
 use klgrid::report::{self, Format, Report};
-use klgrid::sweep::{self, SweepJob};
+use klgrid::sweep::{self, StreamJob, SweepJob};
 use klgrid::{Error, Result};
 use std::io::Write;
 use std::path::PathBuf;
@@ -58,30 +60,46 @@ pub fn run(args: &SweepArgs) -> Result<i32> {
     let format: Format = args.format.parse()?;
     let backend = args.backend.backend()?;
     let job = args.job.build()?;
-    let sj = SweepJob {
-        family: job.family,
-        grid: job.grid,
-        data: &job.data,
-        backend,
-        adapter: job.adapter.clone(),
-        shape: job.shape,
-        strategy: args.backend.strategy.parse()?,
+    let strategy = args.backend.strategy.parse()?;
+    let outcome = match &job.data {
+        JobData::Memory(xs) => {
+            let sj = SweepJob {
+                family: job.family,
+                grid: job.grid.clone(),
+                data: xs,
+                backend,
+                adapter: job.adapter.clone(),
+                shape: job.shape,
+                strategy,
+            };
+            sweep::run(&sj, &mut |msg| eprintln!("klgrid: {msg}"))?
+        }
+        JobData::Input(spec) => {
+            let reader = input::open(spec)?;
+            let progress = Progress::new(job.quiet, reader.position().total);
+            let sj = StreamJob {
+                family: job.family,
+                grid: job.grid.clone(),
+                backend,
+                adapter: job.adapter.clone(),
+                shape: job.shape,
+                strategy,
+            };
+            let out = sweep::run_stream(&sj, reader, &mut |msg| progress.note(msg), &progress);
+            progress.finish();
+            out?
+        }
     };
-    let outcome = sweep::run(&sj, &mut |msg| eprintln!("klgrid: {msg}"))?;
-    let mle_mean_loglik = outcome.mle.as_ref().and_then(|m| {
-        let (s, outside) = job.family.ln_pdf_sum(&job.data, m);
-        (outside == 0).then(|| s / job.data.len() as f64)
-    });
     let rep = Report {
         family: job.family,
-        grid: &sj.grid,
+        grid: &job.grid,
         outcome: &outcome,
         data_source: job.data_source.clone(),
-        data_seconds: job.data_seconds,
-        mle_mean_loglik,
+        data_seconds: outcome.input.as_ref().map_or(job.data_seconds, |i| i.1),
+        mle_mean_loglik: outcome.mle_mean_loglik,
     };
     if let Some(path) = &args.plot.plot {
-        draw_plot(args, &sj.grid, job.family, &outcome, path)?;
+        draw_plot(args, &job.grid, job.family, &outcome, path)?;
     }
     write_output(args.out.as_deref(), |w| report::write(&rep, format, w))?;
     if let Some(a) = &outcome.agreement {

@@ -105,6 +105,16 @@ impl Family for Bernoulli {
         (mean > 0.0 && mean < 1.0).then(|| vec![mean])
     }
 
+    /// p̂ = x̄ for integer data in {0, 1}.
+    fn mle_streamed(
+        &self,
+        m: &crate::stats::Moments,
+        _fixed: &[Option<f64>],
+    ) -> super::StreamedMle {
+        let ok = m.n > 0 && m.min >= 0.0 && m.max <= 1.0;
+        Ok((ok && m.mean > 0.0 && m.mean < 1.0).then(|| vec![m.mean]))
+    }
+
     /// H = −p ln p − (1 − p) ln(1 − p).
     fn entropy(&self, t: &[f64]) -> Option<f64> {
         let p = t[0];

@@ -171,6 +171,16 @@ impl Family for Binomial {
         (p > 0.0 && p < 1.0).then(|| vec![n, p])
     }
 
+    /// p̂ = x̄/t for the fixed number of trials t.
+    fn mle_streamed(&self, m: &crate::stats::Moments, fixed: &[Option<f64>]) -> super::StreamedMle {
+        let Some(t) = fixed.first().copied().flatten() else {
+            return Ok(None);
+        };
+        let p = m.mean / t;
+        let ok = m.n > 0 && m.min >= 0.0 && m.max <= t;
+        Ok((ok && p > 0.0 && p < 1.0).then(|| vec![t, p]))
+    }
+
     /// H = −Σₓ p(x) ln p(x) over {0, …, t}, summed outwards from the mode until the terms fall
     /// below 1e-20 (see [`summed_entropy`]).
     fn entropy(&self, t: &[f64]) -> Option<f64> {

@@ -93,6 +93,15 @@ impl Family for Exponential {
         (mean > 0.0).then(|| vec![1.0 / mean])
     }
 
+    /// λ̂ = 1/x̄.
+    fn mle_streamed(
+        &self,
+        m: &crate::stats::Moments,
+        _fixed: &[Option<f64>],
+    ) -> super::StreamedMle {
+        Ok((m.n > 0 && m.mean > 0.0).then(|| vec![1.0 / m.mean]))
+    }
+
     /// H = 1 − ln λ.
     fn entropy(&self, t: &[f64]) -> Option<f64> {
         Some(1.0 - t[0].ln())

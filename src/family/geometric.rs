@@ -107,6 +107,16 @@ impl Family for Geometric {
         (p > 0.0 && p < 1.0).then(|| vec![p])
     }
 
+    /// p̂ = 1/(1 + x̄).
+    fn mle_streamed(
+        &self,
+        m: &crate::stats::Moments,
+        _fixed: &[Option<f64>],
+    ) -> super::StreamedMle {
+        let p = 1.0 / (1.0 + m.mean);
+        Ok((m.n > 0 && m.min >= 0.0 && p > 0.0 && p < 1.0).then(|| vec![p]))
+    }
+
     /// H = (−(1 − p) ln(1 − p) − p ln p) / p = −ln p − (1 − p)·ln(1 − p)/p.
     fn entropy(&self, t: &[f64]) -> Option<f64> {
         let p = t[0];

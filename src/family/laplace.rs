@@ -129,6 +129,15 @@ impl Family for Laplace {
         (b > 0.0).then(|| vec![mu, b])
     }
 
+    /// μ̂ is the median: it needs the data themselves.
+    fn mle_streamed(
+        &self,
+        _m: &crate::stats::Moments,
+        _fixed: &[Option<f64>],
+    ) -> super::StreamedMle {
+        Err("the median (μ̂) needs all the data in memory")
+    }
+
     /// H = 1 + ln(2b).
     fn entropy(&self, t: &[f64]) -> Option<f64> {
         Some(1.0 + (2.0 * t[1]).ln())

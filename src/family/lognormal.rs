@@ -125,6 +125,19 @@ impl Family for LogNormal {
         (sigma > 0.0).then(|| vec![mu, sigma])
     }
 
+    /// From the mean and M₂ of ln x, as [`Family::mle`].
+    fn mle_streamed(&self, m: &crate::stats::Moments, fixed: &[Option<f64>]) -> super::StreamedMle {
+        let Some((mean, var)) = m.log_mean_var() else {
+            return Ok(None);
+        };
+        let (mu, var) = match fixed[0] {
+            Some(mu) => (mu, var + (mean - mu) * (mean - mu)),
+            None => (mean, var),
+        };
+        let sigma = fixed[1].unwrap_or(var.sqrt());
+        Ok((sigma > 0.0).then(|| vec![mu, sigma]))
+    }
+
     /// H = μ + ½ + ½ ln(2π σ²).
     fn entropy(&self, t: &[f64]) -> Option<f64> {
         Some(t[0] + 0.5 + HALF_LN_2PI + t[1].ln())

@@ -164,6 +164,9 @@ impl KernelClass {
     }
 }
 
+/// What [`Family::mle_streamed`] returns: the estimate, if any, or why it needs the data.
+pub type StreamedMle = std::result::Result<Option<Vec<f64>>, &'static str>;
+
 /// Largest number of kernel constants per grid point a family may use.
 pub const MAX_KERNEL_CONSTS: usize = 8;
 
@@ -307,6 +310,15 @@ pub trait Family: Sync + Send {
     /// exists. `fixed[j]` is `Some(v)` when parameter j is held fixed by the grid.
     fn mle(&self, _xs: &[f64], _fixed: &[Option<f64>]) -> Option<Vec<f64>> {
         None
+    }
+
+    /// The closed-form MLE of [`Family::mle`] from a streamed summary of the data
+    /// ([`Moments`](crate::stats::Moments): n, mean, M₂, min, max, moments of ln x), for data
+    /// read in chunks and not kept in memory: `Ok(Some(θ̂))`; `Ok(None)` where the family has no
+    /// closed form or the data admit no estimate; `Err(why)` where the closed form needs the
+    /// data themselves (a median). Default: `Ok(None)`.
+    fn mle_streamed(&self, _m: &crate::stats::Moments, _fixed: &[Option<f64>]) -> StreamedMle {
+        Ok(None)
     }
 
     /// Differential (or Shannon, for discrete families) entropy H(Q_θ) in nats, where a formula

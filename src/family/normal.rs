@@ -113,6 +113,15 @@ impl Family for Normal {
         (var > 0.0).then(|| vec![mean, var.sqrt()])
     }
 
+    /// μ̂ = x̄, σ̂ = √(M₂/n).
+    fn mle_streamed(
+        &self,
+        m: &crate::stats::Moments,
+        _fixed: &[Option<f64>],
+    ) -> super::StreamedMle {
+        Ok(m.var().filter(|&v| v > 0.0).map(|v| vec![m.mean, v.sqrt()]))
+    }
+
     /// H = ½ ln(2πe σ²).
     fn entropy(&self, t: &[f64]) -> Option<f64> {
         Some(0.5 + HALF_LN_2PI + t[1].ln())

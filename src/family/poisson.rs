@@ -101,6 +101,15 @@ impl Family for Poisson {
         (mean > 0.0).then(|| vec![mean])
     }
 
+    /// λ̂ = x̄.
+    fn mle_streamed(
+        &self,
+        m: &crate::stats::Moments,
+        _fixed: &[Option<f64>],
+    ) -> super::StreamedMle {
+        Ok((m.n > 0 && m.mean > 0.0).then(|| vec![m.mean]))
+    }
+
     /// H = −Σₖ p(k) ln p(k), summed past the mode until the terms fall below 1e-20.
     fn entropy(&self, t: &[f64]) -> Option<f64> {
         let lambda = t[0];

@@ -146,6 +146,13 @@ impl Family for Uniform {
         (low <= min && high >= max && low < high).then(|| vec![low, high])
     }
 
+    /// low = min xᵢ, high = max xᵢ (unless fixed).
+    fn mle_streamed(&self, m: &crate::stats::Moments, fixed: &[Option<f64>]) -> super::StreamedMle {
+        let low = fixed[0].unwrap_or(m.min);
+        let high = fixed[1].unwrap_or(m.max);
+        Ok((m.n > 0 && low <= m.min && high >= m.max && low < high).then(|| vec![low, high]))
+    }
+
     /// H = ln(high − low).
     fn entropy(&self, t: &[f64]) -> Option<f64> {
         Some((t[1] - t[0]).ln())

@@ -58,6 +58,16 @@ pub fn write(r: &Report<'_>, w: &mut dyn Write) -> std::io::Result<()> {
     );
     head.insert("n".into(), json!(p.n));
     head.insert("data".into(), json!(r.data_source));
+    let info = out.input.as_ref().map(|(i, _)| i);
+    head.insert(
+        "data_format".into(),
+        json!(info.map_or("sample", |i| i.format.name())),
+    );
+    head.insert(
+        "data_compression".into(),
+        json!(info.and_then(|i| i.compression.name())),
+    );
+    head.insert("skipped_nonfinite".into(), json!(out.skipped_nonfinite));
     head.insert("backend".into(), json!(out.primary.backend));
     head.insert("strategy".into(), json!(out.primary.strategy));
     head.insert(
@@ -100,6 +110,9 @@ pub fn write(r: &Report<'_>, w: &mut dyn Write) -> std::io::Result<()> {
             })
         }),
     );
+    if let Some(note) = &out.mle_note {
+        head.insert("mle_note".into(), json!(note));
+    }
     if let (Some(a), Some(re)) = (&out.agreement, &out.reference) {
         let mut v = agreement(a);
         v["reference"] = json!(re.backend);

@@ -14,7 +14,20 @@ pub fn write(r: &Report<'_>, w: &mut dyn Write) -> std::io::Result<()> {
     let p = &out.primary.partials;
     let ev = &out.primary;
     writeln!(w, "family      {} ({})", fam.name(), fam.support())?;
-    writeln!(w, "data        {} (n = {})", r.data_source, p.n)?;
+    let format = out
+        .input
+        .as_ref()
+        .map(|(i, _)| format!("{}, ", i.describe()))
+        .unwrap_or_default();
+    let skipped = match out.skipped_nonfinite {
+        0 => String::new(),
+        k => format!(", {k} non-finite skipped"),
+    };
+    writeln!(
+        w,
+        "data        {} ({format}n = {}{skipped})",
+        r.data_source, p.n
+    )?;
     let axes: Vec<String> = r
         .grid
         .axes()
@@ -86,7 +99,10 @@ pub fn write(r: &Report<'_>, w: &mut dyn Write) -> std::io::Result<()> {
                 ll.unwrap_or_default()
             )?
         }
-        None => writeln!(w, "MLE         no closed form for {}", fam.name())?,
+        None => match &out.mle_note {
+            Some(note) => writeln!(w, "MLE         {note}")?,
+            None => writeln!(w, "MLE         no closed form for {}", fam.name())?,
+        },
     }
     if let (Some(a), Some(re)) = (&out.agreement, &out.reference) {
         writeln!(
