@@ -10,6 +10,7 @@
 //! [`cpu_fast`] (the same split on the CPU, vectorised, all cores) and [`cpu_ref`] (the f64
 //! reference). [`sweep`] runs a job on a chosen backend.
 
+pub mod analysis;
 pub mod bench;
 pub mod cpu_fast;
 pub mod cpu_ref;
@@ -18,8 +19,13 @@ pub mod error;
 pub mod family;
 pub mod gpu;
 pub mod grid;
+pub mod identity;
+pub mod intervals;
+pub mod mle;
 pub mod numeric;
 pub mod partial;
+pub mod quadrature;
+pub mod refine;
 pub mod report;
 pub mod sample_spec;
 pub mod split;

@@ -3,7 +3,9 @@
 use super::exit;
 use super::job::{BackendArgs, JobArgs};
 use clap::Args;
+use klgrid::analysis::{self, AnalysisOptions};
 use klgrid::report::{self, Format, Report};
+use klgrid::sample_spec::SampleSpec;
 use klgrid::sweep::{self, SweepJob};
 use klgrid::{Error, Result};
 use std::io::Write;
@@ -25,6 +27,20 @@ pub struct SweepArgs {
     /// Write the output to this file instead of stdout
     #[arg(long, value_name = "PATH")]
     pub out: Option<PathBuf>,
+
+    /// Declare the distribution P that generated --data, e.g. 'normal(mu=1.5, sigma=2)': reports
+    /// H(P), KL = cross-entropy − H(P) and, for P of the swept family, the exact KL
+    #[arg(long = "true", value_name = "SPEC", conflicts_with = "sample")]
+    pub truth: Option<String>,
+
+    /// Refine the grid K times around the best point (same shape, span halved each round)
+    #[arg(long, value_name = "K", default_value_t = 0,
+          value_parser = clap::value_parser!(u32).range(0..=60))]
+    pub refine: u32,
+
+    /// Units of every entropy, cross-entropy and KL figure (log-likelihoods stay in nats)
+    #[arg(long, value_name = "UNITS", default_value = "nats", value_parser = ["nats", "bits"])]
+    pub units: String,
 }
 
 /// Runs the sweep and writes the report; returns the exit code.
@@ -45,6 +61,22 @@ pub fn run(args: &SweepArgs) -> Result<i32> {
         let (s, outside) = job.family.ln_pdf_sum(&job.data, m);
         (outside == 0).then(|| s / job.data.len() as f64)
     });
+    let truth = match (&args.truth, &args.job.sample) {
+        (Some(t), _) => Some(
+            SampleSpec::parse(t)
+                .map_err(|e| Error::input(e.to_string().replacen("--sample", "--true", 1)))?,
+        ),
+        (None, Some(s)) => Some(SampleSpec::parse(s)?),
+        (None, None) => None,
+    };
+    let opts = AnalysisOptions {
+        truth,
+        refine: args.refine,
+        units: args.units.parse()?,
+        adapter: job.adapter.clone(),
+        shape: job.shape,
+    };
+    let an = analysis::analyse(job.family, &sj.grid, &job.data, &outcome, &opts)?;
     let rep = Report {
         family: job.family,
         grid: &sj.grid,
@@ -52,6 +84,7 @@ pub fn run(args: &SweepArgs) -> Result<i32> {
         data_source: job.data_source.clone(),
         data_seconds: job.data_seconds,
         mle_mean_loglik,
+        analysis: Some(&an),
     };
     write_output(args.out.as_deref(), |w| report::write(&rep, format, w))?;
     if let Some(a) = &outcome.agreement {
