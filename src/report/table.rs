@@ -279,10 +279,11 @@ fn analysis_lines(r: &Report<'_>, a: &Analysis, w: &mut dyn Write) -> std::io::R
             .collect();
         writeln!(
             w,
-            "refined     {}   mean loglik {}   after {} rounds (step {}){}",
+            "refined     {}   mean loglik {}   after {} round{} (step {}){}",
             theta_text(fam, &rf.theta),
             fmt_num(rf.mean_loglik),
             rf.rounds.len(),
+            if rf.rounds.len() == 1 { "" } else { "s" },
             steps.join(", "),
             if rf.on_edge {
                 ", on the grid's edge"
