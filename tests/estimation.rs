@@ -19,21 +19,16 @@ fn loglik(fam: &dyn Family, xs: &[f64], theta: &[f64]) -> f64 {
 
 /// Parameters that are estimated (integer parameters such as `trials` are held fixed).
 fn free(fam: &dyn Family) -> Vec<usize> {
-    (0..fam.params().len())
-        .filter(|&j| fam.params()[j].domain != Domain::PositiveInteger)
-        .collect()
+    (0..fam.params().len()).filter(|&j| fam.params()[j].domain != Domain::PositiveInteger).collect()
 }
 
 /// Inverse of a small symmetric positive-definite matrix by Gauss–Jordan elimination.
 fn invert(mut a: Vec<Vec<f64>>) -> Vec<Vec<f64>> {
     let m = a.len();
-    let mut inv: Vec<Vec<f64>> = (0..m)
-        .map(|i| (0..m).map(|j| if i == j { 1.0 } else { 0.0 }).collect())
-        .collect();
+    let mut inv: Vec<Vec<f64>> =
+        (0..m).map(|i| (0..m).map(|j| if i == j { 1.0 } else { 0.0 }).collect()).collect();
     for c in 0..m {
-        let p = (c..m)
-            .max_by(|&i, &j| a[i][c].abs().total_cmp(&a[j][c].abs()))
-            .unwrap();
+        let p = (c..m).max_by(|&i, &j| a[i][c].abs().total_cmp(&a[j][c].abs())).unwrap();
         a.swap(c, p);
         inv.swap(c, p);
         let d = a[c][c];
@@ -94,19 +89,10 @@ fn standard_errors(fam: &dyn Family, xs: &[f64], theta: &[f64]) -> Vec<f64> {
 fn best_grid_point_is_within_three_standard_errors_of_the_truth_for_every_family() {
     for fam in REGISTRY {
         let truth = fam.example_theta();
-        let xs = SampleSpec {
-            family: *fam,
-            theta: truth.clone(),
-        }
-        .draw(20_000, 5)
-        .unwrap();
+        let xs = SampleSpec { family: *fam, theta: truth.clone() }.draw(20_000, 5).unwrap();
         let fr = free(*fam);
         let se = standard_errors(*fam, &xs, &truth);
-        assert!(
-            se.iter().all(|s| s.is_finite() && *s > 0.0),
-            "{}: se {se:?}",
-            fam.name()
-        );
+        assert!(se.iter().all(|s| s.is_finite() && *s > 0.0), "{}: se {se:?}", fam.name());
         // Axes truth ± 4 SE: 9 points one SE apart for up to two free parameters, 5 points two
         // SE apart beyond (keeping the grid small), clipped into the domain.
         let (k, step) = if fr.len() <= 2 { (9, 1.0) } else { (5, 2.0) };
@@ -126,18 +112,11 @@ fn best_grid_point_is_within_three_standard_errors_of_the_truth_for_every_family
                         })
                         .collect(),
                 };
-                AxisSpec {
-                    name: p.name.to_string(),
-                    values,
-                    spacing: Spacing::List,
-                }
+                AxisSpec { name: p.name.to_string(), values, spacing: Spacing::List }
             })
             .collect();
         let grid = Grid::new(*fam, specs).unwrap();
-        let best = evaluate_cpu(*fam, &grid, &xs)
-            .partials
-            .argmax()
-            .expect("a finite point");
+        let best = evaluate_cpu(*fam, &grid, &xs).partials.argmax().expect("a finite point");
         let theta = grid.theta(best);
         for (a, &j) in fr.iter().enumerate() {
             assert!(
@@ -158,21 +137,14 @@ fn closed_form_mle_is_a_maximum_of_the_likelihood() {
     let mut checked = 0;
     for fam in REGISTRY {
         let truth = fam.example_theta();
-        let xs = SampleSpec {
-            family: *fam,
-            theta: truth.clone(),
-        }
-        .draw(20_000, 6)
-        .unwrap();
+        let xs = SampleSpec { family: *fam, theta: truth.clone() }.draw(20_000, 6).unwrap();
         let fixed: Vec<Option<f64>> = fam
             .params()
             .iter()
             .zip(&truth)
             .map(|(p, &v)| (p.domain == Domain::PositiveInteger).then_some(v))
             .collect();
-        let Some(mle) = fam.mle(&xs, &fixed) else {
-            continue;
-        };
+        let Some(mle) = fam.mle(&xs, &fixed) else { continue };
         checked += 1;
         let best = loglik(*fam, &xs, &mle);
         assert!(best.is_finite(), "{}", fam.name());
