@@ -493,57 +493,26 @@ fn out_of_domain_parameters_of_every_family_are_input_errors() {
                 .iter()
                 .zip(&theta)
                 .enumerate()
-                .map(|(i, (q, v))| {
-                    if i == j {
-                        format!("{}={bad}", q.name)
-                    } else {
-                        format!("{}={v}", q.name)
-                    }
-                })
+                .map(|(i, (q, v))| if i == j { format!("{}={bad}", q.name) } else { format!("{}={v}", q.name) })
                 .collect();
             let spec = format!("{}({})", fam.name(), spec.join(","));
-            let mut args = vec![
-                "sweep".to_string(),
-                "--family".into(),
-                fam.name().into(),
-                "--sample".into(),
-                spec,
-                "-n".into(),
-                "10".into(),
-            ];
+            let mut args = vec!["sweep".to_string(), "--family".into(), fam.name().into(), "--sample".into(), spec, "-n".into(), "10".into()];
             for (q, v) in fam.params().iter().zip(&theta) {
                 args.push("--grid".into());
                 args.push(format!("{}={v}", q.name));
             }
             run_owned(&args, &format!("'{}'", p.name));
             // The same value on the grid.
-            let mut args: Vec<String> = vec![
-                "sweep".into(),
-                "--family".into(),
-                fam.name().into(),
-                "--sample".into(),
-            ];
-            let good: Vec<String> = fam
-                .params()
-                .iter()
-                .zip(&theta)
-                .map(|(q, v)| format!("{}={v}", q.name))
-                .collect();
+            let mut args: Vec<String> = vec!["sweep".into(), "--family".into(), fam.name().into(), "--sample".into()];
+            let good: Vec<String> =
+                fam.params().iter().zip(&theta).map(|(q, v)| format!("{}={v}", q.name)).collect();
             args.push(format!("{}({})", fam.name(), good.join(",")));
             args.extend(["-n".into(), "10".into()]);
             for (i, (q, v)) in fam.params().iter().zip(&theta).enumerate() {
                 args.push("--grid".into());
-                args.push(if i == j {
-                    format!("{}={bad}", q.name)
-                } else {
-                    format!("{}={v}", q.name)
-                });
+                args.push(if i == j { format!("{}={bad}", q.name) } else { format!("{}={v}", q.name) });
             }
-            let needle = if bad == "inf" {
-                "must be finite".to_string()
-            } else {
-                format!("'{}'", p.name)
-            };
+            let needle = if bad == "inf" { "must be finite".to_string() } else { format!("'{}'", p.name) };
             run_owned(&args, &needle);
         }
     }
@@ -555,13 +524,7 @@ fn non_integer_data_for_every_discrete_family_is_an_input_error() {
     use klgrid::family::REGISTRY;
     let p = tmp("half.txt", "1\n0\n2.5\n");
     for fam in REGISTRY.iter().filter(|f| f.integer_data()) {
-        let mut args = vec![
-            "sweep".to_string(),
-            "--family".into(),
-            fam.name().into(),
-            "--data".into(),
-            p.to_str().unwrap().into(),
-        ];
+        let mut args = vec!["sweep".to_string(), "--family".into(), fam.name().into(), "--data".into(), p.to_str().unwrap().into()];
         for (q, v) in fam.params().iter().zip(fam.example_theta()) {
             args.push("--grid".into());
             args.push(format!("{}={v}", q.name));
@@ -576,10 +539,6 @@ fn readme_family_table_matches_the_registry() {
     let o = klgrid(&["families", "--format", "markdown"]);
     assert_eq!(o.status.code(), Some(0));
     let table = String::from_utf8(o.stdout).unwrap();
-    let readme =
-        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
-    assert!(
-        readme.contains(table.trim()),
-        "README.md's family table is stale; paste:\n{table}"
-    );
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    assert!(readme.contains(table.trim()), "README.md's family table is stale; paste:\n{table}");
 }
