@@ -25,6 +25,10 @@ pub enum Error {
     #[error("GPU error: {0}")]
     Gpu(String),
 
+    /// A numerical procedure failed (the optimiser behind the numeric MLE).
+    #[error("numerical error: {0}")]
+    Numeric(String),
+
     /// Writing output failed.
     #[error("cannot write output: {0}")]
     Output(String),

@@ -33,6 +33,7 @@
 //! # Ok::<(), klgrid::Error>(())
 //! ```
 
+pub mod analysis;
 pub mod bench;
 pub mod cpu_fast;
 pub mod cpu_ref;
@@ -40,10 +41,15 @@ pub mod error;
 pub mod family;
 pub mod gpu;
 pub mod grid;
+pub mod identity;
 pub mod input;
+pub mod intervals;
+pub mod mle;
 pub mod numeric;
 pub mod partial;
 pub mod plot;
+pub mod quadrature;
+pub mod refine;
 pub mod report;
 pub mod sample_spec;
 pub mod split;

@@ -405,7 +405,7 @@ fn csv_has_one_row_per_grid_point_in_grid_order() {
     let lines: Vec<&str> = text.lines().collect();
     assert_eq!(
         lines[0],
-        "index,mu,sigma,loglik,mean_loglik,cross_entropy,outside_support"
+        "index,mu,sigma,loglik,mean_loglik,cross_entropy,outside_support,kl,kl_exact"
     );
     assert_eq!(lines.len(), 7);
     assert!(lines[2].starts_with("1,0,1,"), "{}", lines[2]);

@@ -4,8 +4,10 @@ use super::exit;
 use super::job::{BackendArgs, JobArgs, JobData};
 use super::progress::Progress;
 use clap::Args;
+use klgrid::analysis::{self, AnalysisOptions};
 use klgrid::input;
 use klgrid::report::{self, Format, Report};
+use klgrid::sample_spec::SampleSpec;
 use klgrid::sweep::{self, StreamJob, SweepJob};
 use klgrid::{Error, Result};
 use std::io::Write;
@@ -27,6 +29,20 @@ pub struct SweepArgs {
     /// Write the output to this file instead of stdout
     #[arg(long, value_name = "PATH")]
     pub out: Option<PathBuf>,
+
+    /// Declare the distribution P that generated --data, e.g. 'normal(mu=1.5, sigma=2)': reports
+    /// H(P), KL = cross-entropy − H(P) and, for P of the swept family, the exact KL
+    #[arg(long = "true", value_name = "SPEC", conflicts_with = "sample")]
+    pub truth: Option<String>,
+
+    /// Refine the grid K times around the best point (same shape, span halved each round)
+    #[arg(long, value_name = "K", default_value_t = 0,
+          value_parser = clap::value_parser!(u32).range(0..=60))]
+    pub refine: u32,
+
+    /// Units of every entropy, cross-entropy and KL figure (log-likelihoods stay in nats)
+    #[arg(long, value_name = "UNITS", default_value = "nats", value_parser = ["nats", "bits"])]
+    pub units: String,
 
     #[command(flatten)]
     pub plot: PlotArgs,
@@ -54,6 +70,9 @@ pub struct PlotArgs {
     #[arg(long, value_name = "A,B")]
     pub plot_pair: Option<String>,
 }
+
+/// Largest number of streamed samples the analysis reads back into memory (2²⁵: 256 MiB).
+const ANALYSIS_IN_MEMORY: u64 = 1 << 25;
 
 /// Runs the sweep and writes the report; returns the exit code.
 pub fn run(args: &SweepArgs) -> Result<i32> {
@@ -90,6 +109,40 @@ pub fn run(args: &SweepArgs) -> Result<i32> {
             out?
         }
     };
+    let truth = match (&args.truth, &args.job.sample) {
+        (Some(t), _) => Some(
+            SampleSpec::parse(t)
+                .map_err(|e| Error::input(e.to_string().replacen("--sample", "--true", 1)))?,
+        ),
+        (None, Some(s)) => Some(SampleSpec::parse(s)?),
+        (None, None) => None,
+    };
+    let opts = AnalysisOptions {
+        truth,
+        refine: args.refine,
+        units: args.units.parse()?,
+        adapter: job.adapter.clone(),
+        shape: job.shape,
+    };
+    // The analysis re-reads streamed data into memory (numeric MLE, refinement, empirical
+    // entropy) unless they are too many or came from stdin; then those parts are skipped with a
+    // note (and --refine is an error).
+    let loaded = match &job.data {
+        JobData::Memory(_) => None,
+        // Standard input cannot be read twice.
+        JobData::Input(spec)
+            if !matches!(spec.source, input::Source::Stdin)
+                && outcome.primary.partials.n <= ANALYSIS_IN_MEMORY =>
+        {
+            Some(job.load()?)
+        }
+        JobData::Input(_) => None,
+    };
+    let xs: Option<&[f64]> = match &job.data {
+        JobData::Memory(xs) => Some(xs),
+        JobData::Input(_) => loaded.as_deref(),
+    };
+    let an = analysis::analyse(job.family, &job.grid, xs, &outcome, &opts)?;
     let rep = Report {
         family: job.family,
         grid: &job.grid,
@@ -97,6 +150,7 @@ pub fn run(args: &SweepArgs) -> Result<i32> {
         data_source: job.data_source.clone(),
         data_seconds: outcome.input.as_ref().map_or(job.data_seconds, |i| i.1),
         mle_mean_loglik: outcome.mle_mean_loglik,
+        analysis: Some(&an),
     };
     if let Some(path) = &args.plot.plot {
         draw_plot(args, &job.grid, job.family, &outcome, path)?;

@@ -120,6 +120,11 @@ impl Family for Bernoulli {
         let p = t[0];
         Some(-p * p.ln() - (1.0 - p) * (-p).ln_1p())
     }
+
+    /// D_KL = p·ln(p/q) + (1 − p)·ln((1 − p)/(1 − q)).
+    fn kl_exact(&self, p: &[f64], q: &[f64]) -> Option<f64> {
+        Some(super::kl_bernoulli(p[0], q[0]))
+    }
 }
 
 #[cfg(test)]

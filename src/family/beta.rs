@@ -123,6 +123,18 @@ impl Family for Beta {
                 + (a + b - 2.0) * digamma(a + b),
         )
     }
+
+    /// D_KL = ln B(α_q, β_q) − ln B(α_p, β_p) + (α_p − α_q)·ψ(α_p) + (β_p − β_q)·ψ(β_p)
+    /// + (α_q − α_p + β_q − β_p)·ψ(α_p + β_p).
+    fn kl_exact(&self, p: &[f64], q: &[f64]) -> Option<f64> {
+        let ((ap, bp), (aq, bq)) = ((p[0], p[1]), (q[0], q[1]));
+        Some(
+            ln_beta(aq, bq) - ln_beta(ap, bp)
+                + (ap - aq) * digamma(ap)
+                + (bp - bq) * digamma(bp)
+                + (aq - ap + bq - bp) * digamma(ap + bp),
+        )
+    }
 }
 
 #[cfg(test)]

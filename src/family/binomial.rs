@@ -187,6 +187,18 @@ impl Family for Binomial {
         let mode = ((t[0] + 1.0) * t[1]).floor().min(t[0]);
         summed_entropy(|x| self.ln_pdf(x, t), mode, Some(t[0]))
     }
+
+    /// Same trials t: D_KL = t·(p·ln(p/q) + (1 − p)·ln((1 − p)/(1 − q))); +∞ when P has more
+    /// trials than Q (mass above Q's support); `None` when Q has more trials (no closed form).
+    fn kl_exact(&self, p: &[f64], q: &[f64]) -> Option<f64> {
+        if p[0] == q[0] {
+            Some(p[0] * super::kl_bernoulli(p[1], q[1]))
+        } else if p[0] > q[0] {
+            Some(f64::INFINITY)
+        } else {
+            None
+        }
+    }
 }
 
 #[cfg(test)]

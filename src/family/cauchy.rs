@@ -103,6 +103,13 @@ impl Family for Cauchy {
     fn entropy(&self, t: &[f64]) -> Option<f64> {
         Some((4.0 * PI * t[1]).ln())
     }
+
+    /// D_KL = ln(((γ_p + γ_q)² + (μ_p − μ_q)²)/(4·γ_p·γ_q))  (γ the scale; symmetric in P and Q).
+    fn kl_exact(&self, p: &[f64], q: &[f64]) -> Option<f64> {
+        let ((mp, gp), (mq, gq)) = ((p[0], p[1]), (q[0], q[1]));
+        let d = mp - mq;
+        Some((((gp + gq) * (gp + gq) + d * d) / (4.0 * gp * gq)).ln())
+    }
 }
 
 #[cfg(test)]

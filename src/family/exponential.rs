@@ -106,4 +106,10 @@ impl Family for Exponential {
     fn entropy(&self, t: &[f64]) -> Option<f64> {
         Some(1.0 - t[0].ln())
     }
+
+    /// D_KL = ln(λ_p/λ_q) + λ_q/λ_p − 1.
+    fn kl_exact(&self, p: &[f64], q: &[f64]) -> Option<f64> {
+        let r = q[0] / p[0];
+        Some(r - 1.0 - r.ln())
+    }
 }

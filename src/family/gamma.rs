@@ -115,6 +115,18 @@ impl Family for Gamma {
         let (shape, rate) = (t[0], t[1]);
         Some(shape - rate.ln() + ln_gamma(shape) + (1.0 - shape) * digamma(shape))
     }
+
+    /// D_KL = (α_p − α_q)·ψ(α_p) − lnΓ(α_p) + lnΓ(α_q) + α_q·(ln β_p − ln β_q)
+    /// + α_p·(β_q − β_p)/β_p  (α shape, β rate, ψ the digamma function).
+    fn kl_exact(&self, p: &[f64], q: &[f64]) -> Option<f64> {
+        let ((ap, bp), (aq, bq)) = ((p[0], p[1]), (q[0], q[1]));
+        Some(
+            (ap - aq) * digamma(ap) - ln_gamma(ap)
+                + ln_gamma(aq)
+                + aq * (bp.ln() - bq.ln())
+                + ap * (bq - bp) / bp,
+        )
+    }
 }
 
 #[cfg(test)]

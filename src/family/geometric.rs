@@ -122,6 +122,12 @@ impl Family for Geometric {
         let p = t[0];
         Some(-p.ln() - (1.0 - p) * (-p).ln_1p() / p)
     }
+
+    /// With E_P[x] = (1 − p)/p: D_KL = ln(p/q) + ((1 − p)/p)·ln((1 − p)/(1 − q)).
+    fn kl_exact(&self, p: &[f64], q: &[f64]) -> Option<f64> {
+        let (a, b) = (p[0], q[0]);
+        Some((a / b).ln() + (1.0 - a) / a * ((-a).ln_1p() - (-b).ln_1p()))
+    }
 }
 
 #[cfg(test)]

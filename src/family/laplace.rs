@@ -142,6 +142,13 @@ impl Family for Laplace {
     fn entropy(&self, t: &[f64]) -> Option<f64> {
         Some(1.0 + (2.0 * t[1]).ln())
     }
+
+    /// With d = |μ_p − μ_q|: D_KL = ln(b_q/b_p) + d/b_q + (b_p/b_q)·e^(−d/b_p) − 1.
+    fn kl_exact(&self, p: &[f64], q: &[f64]) -> Option<f64> {
+        let ((mp, bp), (mq, bq)) = ((p[0], p[1]), (q[0], q[1]));
+        let d = (mp - mq).abs();
+        Some((bq / bp).ln() + d / bq + (bp / bq) * (-d / bp).exp() - 1.0)
+    }
 }
 
 #[cfg(test)]

@@ -142,6 +142,12 @@ impl Family for LogNormal {
     fn entropy(&self, t: &[f64]) -> Option<f64> {
         Some(t[0] + 0.5 + HALF_LN_2PI + t[1].ln())
     }
+
+    /// D_KL is that of the normals of ln x (KL is invariant under x ↦ ln x):
+    /// ln(σ_q/σ_p) + (σ_p² + (μ_p − μ_q)²)/(2σ_q²) − ½.
+    fn kl_exact(&self, p: &[f64], q: &[f64]) -> Option<f64> {
+        Some(super::kl_normal(p[0], p[1], q[0], q[1]))
+    }
 }
 
 #[cfg(test)]

@@ -327,6 +327,13 @@ pub trait Family: Sync + Send {
         None
     }
 
+    /// The Kullback–Leibler divergence D_KL(P‖Q) = E_P[ln P(x) − ln Q(x)] in nats between two
+    /// members of this family, P at parameters `p` and Q at `q`, where a closed form exists
+    /// (`None` otherwise). +∞ where P puts mass outside the support of Q.
+    fn kl_exact(&self, _p: &[f64], _q: &[f64]) -> Option<f64> {
+        None
+    }
+
     /// Σᵢ log Q(xᵢ | θ) by the full density, and the number of samples outside the support.
     /// Summation: blocks of 256 log-densities are summed in eight interleaved f64 lanes (error
     /// ≤ 35ε·Σ|terms| per block), and the block sums with Neumaier's compensated sum. Provided
@@ -376,6 +383,17 @@ pub fn validate_domains(family: &str, params: &[ParamSpec], theta: &[f64]) -> Re
         }
     }
     Ok(())
+}
+
+/// D_KL(N(μ_p, σ_p²) ‖ N(μ_q, σ_q²)) = ln(σ_q/σ_p) + (σ_p² + (μ_p − μ_q)²)/(2σ_q²) − ½.
+pub(crate) fn kl_normal(mp: f64, sp: f64, mq: f64, sq: f64) -> f64 {
+    let d = mp - mq;
+    (sq / sp).ln() + (sp * sp + d * d) / (2.0 * sq * sq) - 0.5
+}
+
+/// D_KL(Bernoulli(p) ‖ Bernoulli(q)) = p·ln(p/q) + (1 − p)·ln((1 − p)/(1 − q)).
+pub(crate) fn kl_bernoulli(p: f64, q: f64) -> f64 {
+    p * (p / q).ln() + (1.0 - p) * ((-p).ln_1p() - (-q).ln_1p())
 }
 
 /// ½·ln(2π).

@@ -143,6 +143,16 @@ impl Family for NegativeBinomial {
         };
         summed_entropy(|x| self.ln_pdf(x, t), mode, None)
     }
+
+    /// Same r (the lnΓ terms cancel), with E_P[x] = r(1 − p)/p:
+    /// D_KL = r·ln(p/q) + (r(1 − p)/p)·ln((1 − p)/(1 − q)); `None` for different r.
+    fn kl_exact(&self, p: &[f64], q: &[f64]) -> Option<f64> {
+        if p[0] != q[0] {
+            return None;
+        }
+        let (r, a, b) = (p[0], p[1], q[1]);
+        Some(r * (a / b).ln() + r * (1.0 - a) / a * ((-a).ln_1p() - (-b).ln_1p()))
+    }
 }
 
 #[cfg(test)]

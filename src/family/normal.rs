@@ -107,10 +107,13 @@ impl Family for Normal {
         Ok(())
     }
 
-    /// μ̂ = x̄, σ̂ = √(Σ(x − x̄)²/n) (two-pass).
-    fn mle(&self, xs: &[f64], _fixed: &[Option<f64>]) -> Option<Vec<f64>> {
+    /// μ̂ = x̄, σ̂ = √(Σ(x − μ̂)²/n) (two-pass); a parameter held fixed stays, and with μ fixed
+    /// σ̂² = Σ(x − x̄)²/n + (x̄ − μ)².
+    fn mle(&self, xs: &[f64], fixed: &[Option<f64>]) -> Option<Vec<f64>> {
         let (mean, var) = crate::stats::mean_var(xs)?;
-        (var > 0.0).then(|| vec![mean, var.sqrt()])
+        let mu = fixed[0].unwrap_or(mean);
+        let sigma = fixed[1].unwrap_or_else(|| (var + (mean - mu) * (mean - mu)).sqrt());
+        (sigma > 0.0).then(|| vec![mu, sigma])
     }
 
     /// μ̂ = x̄, σ̂ = √(M₂/n).
@@ -125,5 +128,10 @@ impl Family for Normal {
     /// H = ½ ln(2πe σ²).
     fn entropy(&self, t: &[f64]) -> Option<f64> {
         Some(0.5 + HALF_LN_2PI + t[1].ln())
+    }
+
+    /// D_KL = ln(σ_q/σ_p) + (σ_p² + (μ_p − μ_q)²)/(2σ_q²) − ½.
+    fn kl_exact(&self, p: &[f64], q: &[f64]) -> Option<f64> {
+        Some(super::kl_normal(p[0], p[1], q[0], q[1]))
     }
 }

@@ -128,4 +128,9 @@ impl Family for Poisson {
         }
         Some(h.value())
     }
+
+    /// D_KL = λ_p·ln(λ_p/λ_q) + λ_q − λ_p.
+    fn kl_exact(&self, p: &[f64], q: &[f64]) -> Option<f64> {
+        Some(p[0] * (p[0] / q[0]).ln() + q[0] - p[0])
+    }
 }

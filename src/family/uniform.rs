@@ -157,6 +157,20 @@ impl Family for Uniform {
     fn entropy(&self, t: &[f64]) -> Option<f64> {
         Some((t[1] - t[0]).ln())
     }
+
+    /// D_KL = ln((high_q − low_q)/(high_p − low_p)) when [low_p, high_p] ⊆ [low_q, high_q], +∞
+    /// otherwise (P has mass where Q has none).
+    fn kl_exact(&self, p: &[f64], q: &[f64]) -> Option<f64> {
+        let ((lp, hp), (lq, hq)) = ((p[0], p[1]), (q[0], q[1]));
+        if lp >= hp {
+            return None;
+        }
+        Some(if lq <= lp && hp <= hq && lq < hq {
+            ((hq - lq) / (hp - lp)).ln()
+        } else {
+            f64::INFINITY
+        })
+    }
 }
 
 #[cfg(test)]

@@ -136,6 +136,15 @@ impl Family for Weibull {
         let (k, lambda) = (t[0], t[1]);
         Some(EULER_GAMMA * (1.0 - 1.0 / k) + (lambda / k).ln() + 1.0)
     }
+
+    /// With E_P[ln x] = ln λ_p − γ/k_p, E_P[(x/λ_p)^k_p] = 1 and
+    /// E_P[(x/λ_q)^k_q] = (λ_p/λ_q)^k_q·Γ(1 + k_q/k_p) (γ Euler's constant):
+    /// D_KL = ln(k_p/k_q) + k_q·ln(λ_q/λ_p) − γ·(k_p − k_q)/k_p − 1 + (λ_p/λ_q)^k_q·Γ(1 + k_q/k_p).
+    fn kl_exact(&self, p: &[f64], q: &[f64]) -> Option<f64> {
+        let ((kp, lp), (kq, lq)) = ((p[0], p[1]), (q[0], q[1]));
+        let moment = (kq * (lp / lq).ln() + crate::numeric::ln_gamma(1.0 + kq / kp)).exp();
+        Some((kp / kq).ln() + kq * (lq / lp).ln() - EULER_GAMMA * (kp - kq) / kp - 1.0 + moment)
+    }
 }
 
 #[cfg(test)]

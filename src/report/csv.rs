@@ -1,5 +1,8 @@
 //! CSV report: a header, then one row per grid point in grid order:
-//! `index,<params...>,loglik,mean_loglik,cross_entropy,outside_support`. −∞ is written `-inf`.
+//! `index,<params...>,loglik,mean_loglik,cross_entropy,outside_support`, followed by `kl` when
+//! H(P) is known and `kl_exact` when P is of the swept family with a closed-form KL. −∞ is
+//! written `-inf`, +∞ `inf`, a missing exact KL `nan`. Cross-entropy and KL are in the report's
+//! units (`--units`); log-likelihoods in nats.
 
 use super::Report;
 use std::io::Write;
@@ -8,11 +11,16 @@ use std::io::Write;
 pub fn write(r: &Report<'_>, w: &mut dyn Write) -> std::io::Result<()> {
     let fam = r.family;
     let p = &r.outcome.primary.partials;
+    let units = r.units();
+    let kl = r.analysis.and_then(|a| a.kl.as_deref());
+    let kl_exact = r.analysis.and_then(|a| a.kl_exact.as_deref());
     let names: Vec<&str> = fam.params().iter().map(|p| p.name).collect();
     writeln!(
         w,
-        "index,{},loglik,mean_loglik,cross_entropy,outside_support",
-        names.join(",")
+        "index,{},loglik,mean_loglik,cross_entropy,outside_support{}{}",
+        names.join(","),
+        if kl.is_some() { ",kl" } else { "" },
+        if kl_exact.is_some() { ",kl_exact" } else { "" },
     )?;
     let mut theta = vec![0.0; r.grid.n_params()];
     let mut line = String::new();
@@ -25,7 +33,21 @@ pub fn write(r: &Report<'_>, w: &mut dyn Write) -> std::io::Result<()> {
             let _ = write!(line, ",{t}");
         }
         let m = p.mean_loglik(i);
-        let _ = writeln!(line, ",{},{},{},{}", p.loglik(i), m, -m, p.outside[i]);
+        let _ = write!(
+            line,
+            ",{},{},{},{}",
+            p.loglik(i),
+            m,
+            units.of(-m),
+            p.outside[i]
+        );
+        if let Some(k) = kl {
+            let _ = write!(line, ",{}", units.of(k[i]));
+        }
+        if let Some(k) = kl_exact {
+            let _ = write!(line, ",{}", units.of(k[i]));
+        }
+        line.push('\n');
         w.write_all(line.as_bytes())?;
     }
     Ok(())

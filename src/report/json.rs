@@ -2,6 +2,7 @@
 //! points do not build a document tree in memory. Non-finite numbers are written as `null`.
 
 use super::Report;
+use crate::analysis::Analysis;
 use crate::family::Family;
 use crate::sweep::{Agreement, Evaluation};
 use serde_json::{json, Map, Value};
@@ -43,6 +44,121 @@ fn kernel(e: &Evaluation) -> Value {
         }),
         None => Value::Null,
     }
+}
+
+/// `entropy`, `entropy_source`, `entropy_method`, `entropy_error` and `entropy_note`.
+fn entropy(a: &Analysis, head: &mut Map<String, Value>) {
+    let u = a.units;
+    let h = a.entropy.as_ref();
+    head.insert(
+        "entropy".into(),
+        h.map_or(Value::Null, |h| num(u.of(h.value))),
+    );
+    head.insert(
+        "entropy_source".into(),
+        h.map_or(Value::Null, |h| json!(h.source.name())),
+    );
+    head.insert(
+        "entropy_method".into(),
+        h.map_or(Value::Null, |h| json!(h.method.name())),
+    );
+    head.insert(
+        "entropy_error".into(),
+        h.and_then(|h| h.error)
+            .map_or(Value::Null, |e| num(u.of(e))),
+    );
+    head.insert(
+        "entropy_note".into(),
+        a.entropy_note.as_ref().map_or(Value::Null, |n| json!(n)),
+    );
+}
+
+fn index(i: Option<usize>) -> Value {
+    i.map_or(Value::Null, |i| json!(i))
+}
+
+fn identity(a: &Analysis) -> Value {
+    let id = &a.identity;
+    json!({
+        "argmax_loglik": index(id.argmax_loglik),
+        "argmin_cross_entropy": index(id.argmin_cross_entropy),
+        "argmin_kl": index(id.argmin_kl),
+        "holds": id.holds,
+    })
+}
+
+fn refined(fam: &dyn Family, a: &Analysis) -> Value {
+    let Some(r) = &a.refined else {
+        return Value::Null;
+    };
+    let mut step = Map::new();
+    for (p, s) in fam.params().iter().zip(&r.step) {
+        step.insert(p.name.to_string(), s.map_or(Value::Null, num));
+    }
+    let axes = r.rounds.last().map_or(Value::Null, |last| {
+        json!(last
+            .grid
+            .axes()
+            .iter()
+            .map(|x| json!({
+                "name": x.name,
+                "spacing": x.spacing.name(),
+                "count": x.values.len(),
+                "min": x.min,
+                "max": x.max,
+            }))
+            .collect::<Vec<_>>())
+    });
+    json!({
+        "theta": theta_obj(fam, &r.theta),
+        "mean_loglik": num(r.mean_loglik),
+        "rounds": r.rounds.len(),
+        "step": Value::Object(step),
+        "on_edge": r.on_edge,
+        "axes": axes,
+        "eval_s": r.eval_seconds,
+    })
+}
+
+fn opt(v: Option<f64>) -> Value {
+    v.map_or(Value::Null, num)
+}
+
+fn intervals(a: &Analysis) -> Value {
+    let mut m = Map::new();
+    for iv in &a.intervals {
+        m.insert(
+            iv.name.clone(),
+            json!({
+                "low": opt(iv.span.low),
+                "high": opt(iv.span.high),
+                "level": iv.level,
+                "open_low": iv.span.open_low,
+                "open_high": iv.span.open_high,
+                "round": iv.round,
+            }),
+        );
+    }
+    Value::Object(m)
+}
+
+fn regions(a: &Analysis) -> Value {
+    json!(a
+        .regions
+        .iter()
+        .map(|r| json!({
+            "level": r.level,
+            "threshold": r.threshold,
+            "x": r.x,
+            "y": r.y,
+            "round": r.round,
+            "open": r.open,
+            "rows": r.rows.iter().map(|row| json!([
+                num(row.x), opt(row.span.low), opt(row.span.high)
+            ])).collect::<Vec<_>>(),
+            "polygon": r.polygon.iter().map(|q| json!([num(q[0]), num(q[1])])).collect::<Vec<_>>(),
+        }))
+        .collect::<Vec<_>>())
 }
 
 /// Writes the JSON document.
@@ -92,26 +208,69 @@ pub fn write(r: &Report<'_>, w: &mut dyn Write) -> std::io::Result<()> {
         }),
     );
     head.insert("tolerance".into(), json!(fam.kernel_class().tolerance()));
+    let units = r.units();
+    let an = r.analysis;
+    let kl = an.and_then(|a| a.kl.as_deref());
+    let kl_exact = an.and_then(|a| a.kl_exact.as_deref());
+    if let Some(a) = an {
+        head.insert("units".into(), json!(units.name()));
+        head.insert(
+            "truth".into(),
+            a.truth
+                .as_ref()
+                .map_or(Value::Null, |t| json!(t.to_string())),
+        );
+        entropy(a, &mut head);
+    }
     let best = out.best.map_or(Value::Null, |i| {
-        json!({
+        let mut b = json!({
             "index": i,
             "theta": theta_obj(fam, &r.grid.theta(i)),
             "mean_loglik": num(p.mean_loglik(i)),
-            "cross_entropy": num(-p.mean_loglik(i)),
-        })
+            "cross_entropy": num(units.of(-p.mean_loglik(i))),
+        });
+        if let Some(k) = kl {
+            b["kl"] = num(units.of(k[i]));
+        }
+        if let Some(k) = kl_exact {
+            b["kl_exact"] = num(units.of(k[i]));
+        }
+        b
     });
     head.insert("best".into(), best);
-    head.insert(
-        "mle".into(),
-        out.mle.as_ref().map_or(Value::Null, |m| {
-            json!({
-                "theta": theta_obj(fam, m),
-                "mean_loglik": r.mle_mean_loglik.map_or(Value::Null, num),
-            })
-        }),
-    );
+    match an {
+        Some(a) => {
+            head.insert("identity".into(), identity(a));
+            head.insert(
+                "mle".into(),
+                a.mle.as_ref().map_or(Value::Null, |m| {
+                    json!({
+                        "theta": theta_obj(fam, &m.theta),
+                        "method": m.method.name(),
+                        "mean_loglik": num(m.mean_loglik),
+                    })
+                }),
+            );
+            head.insert("refined".into(), refined(fam, a));
+            head.insert("intervals".into(), intervals(a));
+            head.insert("regions".into(), regions(a));
+        }
+        None => {
+            head.insert(
+                "mle".into(),
+                out.mle.as_ref().map_or(Value::Null, |m| {
+                    json!({
+                        "theta": theta_obj(fam, m),
+                        "mean_loglik": r.mle_mean_loglik.map_or(Value::Null, num),
+                    })
+                }),
+            );
+        }
+    }
     if let Some(note) = &out.mle_note {
-        head.insert("mle_note".into(), json!(note));
+        if head.get("mle").is_none_or(Value::is_null) {
+            head.insert("mle_note".into(), json!(note));
+        }
     }
     if let (Some(a), Some(re)) = (&out.agreement, &out.reference) {
         let mut v = agreement(a);
@@ -144,13 +303,19 @@ pub fn write(r: &Report<'_>, w: &mut dyn Write) -> std::io::Result<()> {
     for i in 0..p.len() {
         r.grid.theta_into(i, &mut theta);
         let m = p.mean_loglik(i);
-        let point = json!({
+        let mut point = json!({
             "theta": theta_obj(fam, &theta),
             "loglik": num(p.loglik(i)),
             "mean_loglik": num(m),
-            "cross_entropy": num(-m),
+            "cross_entropy": num(units.of(-m)),
             "outside_support": p.outside[i],
         });
+        if let Some(k) = kl {
+            point["kl"] = num(units.of(k[i]));
+        }
+        if let Some(k) = kl_exact {
+            point["kl_exact"] = num(units.of(k[i]));
+        }
         w.write_all(if i == 0 { b"\n    " } else { b",\n    " })?;
         serde_json::to_writer(&mut *w, &point).map_err(std::io::Error::other)?;
     }

@@ -5,8 +5,10 @@ pub mod csv;
 pub mod json;
 pub mod table;
 
+use crate::analysis::Analysis;
 use crate::family::Family;
 use crate::grid::Grid;
+use crate::identity::Units;
 use crate::sweep::SweepOutcome;
 
 /// Everything a report shows.
@@ -20,6 +22,16 @@ pub struct Report<'a> {
     pub data_seconds: f64,
     /// Mean log-likelihood at the closed-form MLE, by the f64 full density.
     pub mle_mean_loglik: Option<f64>,
+    /// Entropy, KL, identity, MLE, refinement and intervals (`sweep`); `None` reports the grid
+    /// and the closed-form MLE only.
+    pub analysis: Option<&'a Analysis>,
+}
+
+impl Report<'_> {
+    /// Units of entropy, cross-entropy and KL figures.
+    pub fn units(&self) -> Units {
+        self.analysis.map_or(Units::Nats, |a| a.units)
+    }
 }
 
 /// Output format of `sweep`.

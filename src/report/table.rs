@@ -2,6 +2,8 @@
 //! short view of the grid.
 
 use super::{argmin_cross_entropy, fmt_num, theta_text, Report};
+use crate::analysis::Analysis;
+use crate::identity::{EntropyMethod, EntropySource};
 use std::io::Write;
 
 /// Rows of the "top points" view.
@@ -63,23 +65,38 @@ pub fn write(r: &Report<'_>, w: &mut dyn Write) -> std::io::Result<()> {
         None => writeln!(w, "backend     {} ({})", ev.backend, ev.strategy)?,
     }
     writeln!(w)?;
+    let units = r.units();
+    let u = units.name();
+    let an = r.analysis;
+    let kl = an.and_then(|a| a.kl.as_deref());
+    let kl_exact = an.and_then(|a| a.kl_exact.as_deref());
+    let kl_text = |i: usize| {
+        let mut t = String::new();
+        if let Some(k) = kl {
+            t.push_str(&format!("   KL {} {u}", fmt_num(units.of(k[i]))));
+        }
+        if let Some(k) = kl_exact {
+            if k[i].is_finite() {
+                t.push_str(&format!(" (exact {})", fmt_num(units.of(k[i]))));
+            }
+        }
+        t
+    };
+    if let Some(a) = an {
+        if let Some(t) = &a.truth {
+            writeln!(w, "truth       P = {t}")?;
+        }
+    }
     match out.best {
         Some(i) => {
             let m = p.mean_loglik(i);
             writeln!(
                 w,
-                "best θ      {}   mean loglik {}   cross-entropy {}",
+                "best θ      {}   mean loglik {}   cross-entropy {} {u}{}",
                 theta_text(fam, &r.grid.theta(i)),
                 fmt_num(m),
-                fmt_num(-m)
-            )?;
-            let ce = argmin_cross_entropy(out);
-            let same = ce == Some(i);
-            writeln!(
-                w,
-                "identity    argmax likelihood {} argmin cross-entropy (grid point {i}{})",
-                if same { "=" } else { "!=" },
-                if same { "" } else { ", check precision" }
+                fmt_num(units.of(-m)),
+                kl_text(i)
             )?;
         }
         None => writeln!(
@@ -87,22 +104,36 @@ pub fn write(r: &Report<'_>, w: &mut dyn Write) -> std::io::Result<()> {
             "best θ      none: every grid point has a sample outside its support (likelihood 0)"
         )?,
     }
-    match &out.mle {
-        Some(m) => {
-            let ll = r
-                .mle_mean_loglik
-                .map(|v| format!("   mean loglik {}", fmt_num(v)));
-            writeln!(
-                w,
-                "MLE         {}{}",
-                theta_text(fam, m),
-                ll.unwrap_or_default()
-            )?
+    match an {
+        Some(a) => analysis_lines(r, a, w)?,
+        None => {
+            if let Some(i) = out.best {
+                let same = argmin_cross_entropy(out) == Some(i);
+                writeln!(
+                    w,
+                    "identity    argmax likelihood {} argmin cross-entropy (grid point {i}{})",
+                    if same { "=" } else { "!=" },
+                    if same { "" } else { ", check precision" }
+                )?;
+            }
+            match &out.mle {
+                Some(m) => {
+                    let ll = r
+                        .mle_mean_loglik
+                        .map(|v| format!("   mean loglik {}", fmt_num(v)));
+                    writeln!(
+                        w,
+                        "MLE         {}{}",
+                        theta_text(fam, m),
+                        ll.unwrap_or_default()
+                    )?
+                }
+                None => match &out.mle_note {
+                    Some(note) => writeln!(w, "MLE         {note}")?,
+                    None => writeln!(w, "MLE         no closed form for {}", fam.name())?,
+                },
+            }
         }
-        None => match &out.mle_note {
-            Some(note) => writeln!(w, "MLE         {note}")?,
-            None => writeln!(w, "MLE         no closed form for {}", fam.name())?,
-        },
     }
     if let (Some(a), Some(re)) = (&out.agreement, &out.reference) {
         writeln!(
@@ -139,6 +170,9 @@ pub fn write(r: &Report<'_>, w: &mut dyn Write) -> std::io::Result<()> {
     if let Some(re) = &out.reference {
         write!(w, ", {} {:.3} s", re.backend, re.eval_seconds)?;
     }
+    if let Some(rf) = r.analysis.and_then(|a| a.refined.as_ref()) {
+        write!(w, ", refine {:.3} s", rf.eval_seconds)?;
+    }
     writeln!(w)?;
 
     // Top points.
@@ -158,18 +192,164 @@ pub fn write(r: &Report<'_>, w: &mut dyn Write) -> std::io::Result<()> {
     )?;
     writeln!(
         w,
-        "  {:>9}  {:<40} {:>16} {:>16}",
-        "index", "θ", "mean loglik", "cross-entropy"
+        "  {:>9}  {:<40} {:>16} {:>16}{}",
+        "index",
+        "θ",
+        "mean loglik",
+        "cross-entropy",
+        if kl.is_some() {
+            format!(" {:>16}", "KL")
+        } else {
+            String::new()
+        }
     )?;
     for &i in order.iter().take(TOP) {
         let m = p.mean_loglik(i);
         writeln!(
             w,
-            "  {:>9}  {:<40} {:>16.9} {:>16.9}",
+            "  {:>9}  {:<40} {:>16.9} {:>16.9}{}",
             i,
             theta_text(fam, &r.grid.theta(i)),
             m,
-            -m
+            units.of(-m),
+            kl.map_or(String::new(), |k| format!(" {:>16.9}", units.of(k[i])))
+        )?;
+    }
+    Ok(())
+}
+
+/// The entropy, identity, MLE, refinement, interval and region lines.
+fn analysis_lines(r: &Report<'_>, a: &Analysis, w: &mut dyn Write) -> std::io::Result<()> {
+    let fam = r.family;
+    let p = &r.outcome.primary.partials;
+    let units = a.units;
+    let u = units.name();
+    match (&a.entropy, &a.entropy_note) {
+        (Some(h), _) => {
+            let how = match (h.source, h.method) {
+                (EntropySource::Empirical, _) => {
+                    "empirical: H(P̂) of the data's distinct values, so KL = D_KL(P̂‖Q_θ) exactly"
+                        .to_string()
+                }
+                (_, EntropyMethod::Quadrature) => format!(
+                    "analytic: −∫ p ln p by adaptive Gauss–Kronrod quadrature, error ≤ {:.1e} {u}",
+                    units.of(h.error.unwrap_or(f64::NAN))
+                ),
+                _ => "analytic: the family's formula".to_string(),
+            };
+            writeln!(
+                w,
+                "entropy     H(P) = {} {u} ({how}); KL = cross-entropy − H(P)",
+                fmt_num(units.of(h.value))
+            )?;
+        }
+        (None, Some(why)) => writeln!(w, "entropy     none: {why}")?,
+        (None, None) => {}
+    }
+    let id = &a.identity;
+    match id.argmax_loglik {
+        Some(i) => {
+            let m = p.mean_loglik(i);
+            let theta = theta_text(fam, &r.grid.theta(i));
+            let idx = |v: Option<usize>| v.map_or("none".to_string(), |v| v.to_string());
+            let claim = if a.kl.is_some() {
+                "argmax likelihood = argmin cross-entropy = argmin KL"
+            } else {
+                "argmax likelihood = argmin cross-entropy"
+            };
+            if id.holds {
+                write!(
+                    w,
+                    "identity    {claim}: grid point {i} ({theta}): mean loglik {}, cross-entropy {} {u}",
+                    fmt_num(m),
+                    fmt_num(units.of(-m))
+                )?;
+                if let Some(k) = &a.kl {
+                    write!(w, ", KL {} {u}", fmt_num(units.of(k[i])))?;
+                }
+                writeln!(w)?;
+            } else {
+                writeln!(
+                    w,
+                    "identity    does not hold: argmax likelihood {i}, argmin cross-entropy {}, argmin KL {} (near-tie or precision; see --backend both)",
+                    idx(id.argmin_cross_entropy),
+                    idx(id.argmin_kl)
+                )?;
+            }
+        }
+        None => writeln!(w, "identity    no grid point has a finite likelihood")?,
+    }
+    match &a.mle {
+        Some(m) => writeln!(
+            w,
+            "MLE         {} ({})   mean loglik {}",
+            theta_text(fam, &m.theta),
+            m.method.name().replace('_', " "),
+            fmt_num(m.mean_loglik)
+        )?,
+        None => writeln!(
+            w,
+            "MLE         none: the likelihood is 0 at every grid point"
+        )?,
+    }
+    if let Some(rf) = &a.refined {
+        let steps: Vec<String> = fam
+            .params()
+            .iter()
+            .zip(&rf.step)
+            .filter_map(|(p, s)| s.map(|s| format!("{} {}", p.name, fmt_num(s))))
+            .collect();
+        writeln!(
+            w,
+            "refined     {}   mean loglik {}   after {} round{} (step {}){}",
+            theta_text(fam, &rf.theta),
+            fmt_num(rf.mean_loglik),
+            rf.rounds.len(),
+            if rf.rounds.len() == 1 { "" } else { "s" },
+            steps.join(", "),
+            if rf.on_edge {
+                ", on the grid's edge"
+            } else {
+                ""
+            }
+        )?;
+    }
+    for iv in &a.intervals {
+        let end = |v: Option<f64>, open: bool, side: &str| {
+            if open {
+                format!("open ({side} the grid's edge)")
+            } else {
+                fmt_num(v.unwrap_or(f64::NAN))
+            }
+        };
+        writeln!(
+            w,
+            "interval    {} in [{}, {}]   {:.0}% likelihood ratio (Wilks), {}",
+            iv.name,
+            end(iv.span.low, iv.span.open_low, "below"),
+            end(iv.span.high, iv.span.open_high, "beyond"),
+            100.0 * iv.level,
+            if iv.round == 0 {
+                "sweep grid".to_string()
+            } else {
+                format!("refinement round {}", iv.round)
+            }
+        )?;
+    }
+    for rg in &a.regions {
+        writeln!(
+            w,
+            "region      {:.0}% joint {} × {}: {} rows, 2·ΔS ≤ {:.3}{} (JSON: regions)",
+            100.0 * rg.level,
+            rg.x,
+            rg.y,
+            rg.rows.len(),
+            rg.threshold,
+            if rg.open {
+                ", reaches the grid's edge"
+            } else {
+                ""
+            }
         )?;
     }
     Ok(())
