@@ -153,7 +153,7 @@ pub fn run(args: &SweepArgs) -> Result<i32> {
         analysis: Some(&an),
     };
     if let Some(path) = &args.plot.plot {
-        draw_plot(args, &job.grid, job.family, &outcome, path)?;
+        draw_plot(args, &job.grid, job.family, &outcome, &an, path)?;
     }
     write_output(args.out.as_deref(), |w| report::write(&rep, format, w))?;
     if let Some(a) = &outcome.agreement {
@@ -182,6 +182,7 @@ fn draw_plot(
     grid: &klgrid::grid::Grid,
     family: &'static dyn klgrid::family::Family,
     outcome: &sweep::SweepOutcome,
+    an: &analysis::Analysis,
     path: &std::path::Path,
 ) -> Result<()> {
     use klgrid::plot::{self, Metric, PlotInput};
@@ -190,14 +191,11 @@ fn draw_plot(
     let metric = match p.plot_metric.as_str() {
         "cross_entropy" => Metric::CrossEntropy,
         "kl" => {
-            let truth = args
-                .job
-                .sample
-                .as_deref()
-                .map(klgrid::sample_spec::SampleSpec::parse)
-                .transpose()?;
-            let entropy = truth.as_ref().and_then(|t| t.family.entropy(&t.theta)).ok_or_else(|| {
-                Error::input("--plot-metric kl needs a data-generating distribution with a known entropy (--sample)")
+            let entropy = an.entropy.as_ref().map(|h| h.value).ok_or_else(|| {
+                Error::input(format!(
+                    "--plot-metric kl needs H(P): {}",
+                    an.entropy_note.as_deref().unwrap_or("unknown")
+                ))
             })?;
             Metric::Kl { entropy }
         }
@@ -218,7 +216,7 @@ fn draw_plot(
         partials: &ev.partials,
         metric,
         best: outcome.best,
-        mle: outcome.mle.as_deref(),
+        mle: an.mle.as_ref().map(|m| m.theta.as_slice()),
         title,
         size: plot::parse_size(&p.plot_size)?,
         pair: p

@@ -1,6 +1,6 @@
 //! Drawing with plotters, for any backend (PNG bitmap or SVG).
 
-use super::{contour, coord, crossings, profile, PlotInput, CHI2_1_95, CHI2_2_68, CHI2_2_95};
+use super::{chi2_2, contour, coord, crossings, profile, PlotInput, CHI2_1_95, REGION_LEVELS};
 use crate::grid::Spacing;
 use plotters::coord::Shift as AreaShift;
 use plotters::prelude::*;
@@ -317,11 +317,12 @@ where
     // Joint likelihood-ratio contours: 2(Ŝ − S) = χ²₂ quantiles.
     let s_max = s.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
     let lr: Vec<f64> = s.iter().map(|&v| 2.0 * (s_max - v)).collect();
+    let [l68, l95] = REGION_LEVELS;
     for (level, col, label) in [
-        (CHI2_2_68, CONTOUR_68, "68% region"),
-        (CHI2_2_95, CONTOUR_95, "95% region"),
+        (l68, CONTOUR_68, "68% region"),
+        (l95, CONTOUR_95, "95% region"),
     ] {
-        let segs = contour::segments(&xa, &yb, &lr, level);
+        let segs = contour::segments(&xa, &yb, &lr, chi2_2(level));
         if segs.is_empty() {
             continue;
         }

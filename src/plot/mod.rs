@@ -3,9 +3,10 @@
 //! PNG or SVG by the file's extension, drawn with plotters and an embedded font (DejaVu Sans), so
 //! it works on a machine without system fonts.
 //!
-//! Likelihood-ratio regions (Wilks): with S(θ) = Σᵢ log Q(xᵢ | θ) and Ŝ its maximum over the
-//! grid, a 1-parameter (or profile) region at level 95% is {θ : 2(Ŝ − S(θ)) ≤ χ²₁(0.95) = 3.841};
-//! 2-parameter joint regions use χ²₂: 2.296 (68.27%) and 5.991 (95%).
+//! Likelihood-ratio regions (Wilks), with the levels and thresholds of [`crate::intervals`]: with
+//! S(θ) = Σᵢ log Q(xᵢ | θ) and Ŝ its maximum over the grid, a 1-parameter (or profile) region at
+//! level 95% is {θ : 2(Ŝ − S(θ)) ≤ χ²₁(0.95) = 3.841}; the 2-parameter joint regions at 68% and
+//! 95% use χ²₂ = −2 ln(1 − level): 2.279 and 5.991.
 
 mod contour;
 mod draw;
@@ -16,12 +17,7 @@ use crate::grid::{Grid, Spacing};
 use crate::partial::Partials;
 use std::path::Path;
 
-/// χ²₁ quantile at 0.95.
-pub const CHI2_1_95: f64 = 3.841_458_820_694_124;
-/// χ²₂ quantile at 0.6827 (one-sigma joint region).
-pub const CHI2_2_68: f64 = 2.295_748_928_898_636;
-/// χ²₂ quantile at 0.95.
-pub const CHI2_2_95: f64 = 5.991_464_547_107_979;
+pub use crate::intervals::{chi2_2, CHI2_1_95, REGION_LEVELS};
 
 /// What the plot shows per grid point.
 #[derive(Debug, Clone, Copy, PartialEq)]
