@@ -5,26 +5,15 @@
 //! Split: a(θ) = ln(1 − p), b(x) = 0, k(x, θ) = x·logit p with logit p = ln p − ln(1 − p);
 //! the kernel is linear in x, so the device sums (x − x̄)·logit p ([`Shift::Linear`]).
 
-use super::{Blocked, CoupledKernel, Domain, Family, Kernel, ParamSpec, Shift, SuffStatsSpec};
+use super::{
+    Blocked, CoupledKernel, Domain, Family, ParamSpec, ScaledKernel, Shift, SuffStatsSpec,
+};
 use crate::error::{Error, Result};
-use num_traits::Float;
 use rand::rngs::StdRng;
 use rand_distr::Distribution;
 
 /// The Bernoulli family `bernoulli(p)`.
 pub struct Bernoulli;
-
-/// k(x, θ) = x·c₀ with c₀ = logit p.
-pub struct LogitKernel;
-
-impl Kernel for LogitKernel {
-    const NF: usize = 1;
-    const NC: usize = 1;
-    #[inline(always)]
-    fn k<T: Float>(f: &[T], c: &[T]) -> T {
-        f[0] * c[0]
-    }
-}
 
 const PARAMS: &[ParamSpec] = &[ParamSpec {
     name: "p",
@@ -66,7 +55,7 @@ impl Family for Bernoulli {
     }
 
     fn coupled(&self) -> &'static dyn CoupledKernel {
-        &Blocked::<LogitKernel>::NEW
+        &Blocked::<ScaledKernel>::NEW
     }
 
     /// c₀ = logit p = ln p − ln(1 − p).
@@ -80,7 +69,7 @@ impl Family for Bernoulli {
 
     /// Sufficient statistics Tⱼ = Σ fⱼ (the kernel is linear in the features).
     fn suffstats(&self) -> Option<SuffStatsSpec> {
-        Some(SuffStatsSpec::linear::<LogitKernel>())
+        Some(SuffStatsSpec::linear::<ScaledKernel>())
     }
 
     fn wgsl(&self) -> &'static str {

@@ -11,9 +11,10 @@
 //! the device (`outside4`), against the bound t + ½ − x̄ on the shifted sample (half-way between
 //! integers, so f32 rounding cannot move a sample across it).
 
-use super::bernoulli::LogitKernel;
 use super::discrete::{per_param_value, summed_entropy, value_counts};
-use super::{Blocked, CoupledKernel, Domain, Family, Kernel, ParamSpec, Shift, SuffStatsSpec};
+use super::{
+    Blocked, CoupledKernel, Domain, Family, Kernel, ParamSpec, ScaledKernel, Shift, SuffStatsSpec,
+};
 use crate::error::{Error, Result};
 use crate::grid::Grid;
 use crate::numeric::{ln_factorial, Neumaier};
@@ -33,7 +34,7 @@ impl Kernel for BinomialKernel {
     const THETA_SUPPORT: bool = true;
     #[inline(always)]
     fn k<T: Float>(f: &[T], c: &[T]) -> T {
-        LogitKernel::k(f, c)
+        ScaledKernel::k(f, c)
     }
     #[inline(always)]
     fn outside<T: Float>(f: &[T], c: &[T]) -> bool {

@@ -6,26 +6,15 @@
 //! Split: a(θ) = ln p, b(x) = 0, k(x, θ) = x·ln(1 − p); the kernel is linear in x, so the
 //! device sums (x − x̄)·ln(1 − p) ([`Shift::Linear`]).
 
-use super::{Blocked, CoupledKernel, Domain, Family, Kernel, ParamSpec, Shift, SuffStatsSpec};
+use super::{
+    Blocked, CoupledKernel, Domain, Family, ParamSpec, ScaledKernel, Shift, SuffStatsSpec,
+};
 use crate::error::{Error, Result};
-use num_traits::Float;
 use rand::rngs::StdRng;
 use rand_distr::Distribution;
 
 /// The geometric family `geometric(p)`.
 pub struct Geometric;
-
-/// k(x, θ) = x·c₀ with c₀ = ln(1 − p): the failures' term of the geometric and negative binomial.
-pub struct FailureKernel;
-
-impl Kernel for FailureKernel {
-    const NF: usize = 1;
-    const NC: usize = 1;
-    #[inline(always)]
-    fn k<T: Float>(f: &[T], c: &[T]) -> T {
-        f[0] * c[0]
-    }
-}
 
 const PARAMS: &[ParamSpec] = &[ParamSpec {
     name: "p",
@@ -65,7 +54,7 @@ impl Family for Geometric {
     }
 
     fn coupled(&self) -> &'static dyn CoupledKernel {
-        &Blocked::<FailureKernel>::NEW
+        &Blocked::<ScaledKernel>::NEW
     }
 
     /// c₀ = ln(1 − p).
@@ -79,7 +68,7 @@ impl Family for Geometric {
 
     /// Sufficient statistics Tⱼ = Σ fⱼ (the kernel is linear in the features).
     fn suffstats(&self) -> Option<SuffStatsSpec> {
-        Some(SuffStatsSpec::linear::<FailureKernel>())
+        Some(SuffStatsSpec::linear::<ScaledKernel>())
     }
 
     fn wgsl(&self) -> &'static str {

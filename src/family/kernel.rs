@@ -27,6 +27,20 @@ pub trait Kernel: Send + Sync + 'static {
     }
 }
 
+/// k(x, θ) = x·c₀: the kernel of the families whose log-density couples x and θ only through
+/// x times one θ-only coefficient c₀ — poisson (ln λ), bernoulli and binomial (logit p), geometric
+/// and negative binomial (ln(1 − p)). Linear, so those families centre it ([`super::Shift::Linear`]).
+pub struct ScaledKernel;
+
+impl Kernel for ScaledKernel {
+    const NF: usize = 1;
+    const NC: usize = 1;
+    #[inline(always)]
+    fn k<T: Float>(f: &[T], c: &[T]) -> T {
+        f[0] * c[0]
+    }
+}
+
 /// Grid points per block of the fast CPU path (eight AVX2 registers of f32 accumulators).
 pub const BLOCK_POINTS: usize = 64;
 

@@ -9,8 +9,9 @@
 //! Σ_v count_v·lnΓ(v + r) over the distinct data values v.
 
 use super::discrete::{per_param_value, summed_entropy, value_counts};
-use super::geometric::FailureKernel;
-use super::{Blocked, CoupledKernel, Domain, Family, ParamSpec, Shift, SuffStatsSpec};
+use super::{
+    Blocked, CoupledKernel, Domain, Family, ParamSpec, ScaledKernel, Shift, SuffStatsSpec,
+};
 use crate::error::{Error, Result};
 use crate::grid::Grid;
 use crate::numeric::{ln_factorial, ln_gamma, Neumaier};
@@ -78,7 +79,7 @@ impl Family for NegativeBinomial {
     }
 
     fn coupled(&self) -> &'static dyn CoupledKernel {
-        &Blocked::<FailureKernel>::NEW
+        &Blocked::<ScaledKernel>::NEW
     }
 
     /// c₀ = ln(1 − p).
@@ -106,7 +107,7 @@ impl Family for NegativeBinomial {
     /// Sufficient statistic T = Σ x (centred); Σ lnΓ(x + r) stays a host term per value of r, so
     /// any grid over r is valid.
     fn suffstats(&self) -> Option<SuffStatsSpec> {
-        Some(SuffStatsSpec::linear::<FailureKernel>())
+        Some(SuffStatsSpec::linear::<ScaledKernel>())
     }
 
     fn wgsl(&self) -> &'static str {

@@ -4,27 +4,16 @@
 //!
 //! Split: a(θ) = −λ, b(x) = −ln x!, k(x, θ) = x·ln λ.
 
-use super::{Blocked, CoupledKernel, Domain, Family, Kernel, ParamSpec, Shift, SuffStatsSpec};
+use super::{
+    Blocked, CoupledKernel, Domain, Family, ParamSpec, ScaledKernel, Shift, SuffStatsSpec,
+};
 use crate::error::{Error, Result};
 use crate::numeric::ln_factorial;
-use num_traits::Float;
 use rand::rngs::StdRng;
 use rand_distr::Distribution;
 
 /// The Poisson family `poisson(rate)`.
 pub struct Poisson;
-
-/// k(x, θ) = x·c₀ with c₀ = ln λ.
-pub struct PoissonKernel;
-
-impl Kernel for PoissonKernel {
-    const NF: usize = 1;
-    const NC: usize = 1;
-    #[inline(always)]
-    fn k<T: Float>(f: &[T], c: &[T]) -> T {
-        f[0] * c[0]
-    }
-}
 
 const PARAMS: &[ParamSpec] = &[ParamSpec {
     name: "rate",
@@ -70,7 +59,7 @@ impl Family for Poisson {
     }
 
     fn coupled(&self) -> &'static dyn CoupledKernel {
-        &Blocked::<PoissonKernel>::NEW
+        &Blocked::<ScaledKernel>::NEW
     }
 
     fn shift(&self) -> Shift {
@@ -79,7 +68,7 @@ impl Family for Poisson {
 
     /// Sufficient statistics Tⱼ = Σ fⱼ (the kernel is linear in the features).
     fn suffstats(&self) -> Option<SuffStatsSpec> {
-        Some(SuffStatsSpec::linear::<PoissonKernel>())
+        Some(SuffStatsSpec::linear::<ScaledKernel>())
     }
 
     fn wgsl(&self) -> &'static str {
