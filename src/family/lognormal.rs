@@ -5,10 +5,8 @@
 //! Split: a(θ) = −ln σ − ½ ln 2π, b(x) = −ln x (the Jacobian), k(x, θ) = −(ln x − μ)²·h with
 //! h = 1/(2σ²); the feature is ln x (computed on the host in f64), centred by the shift.
 
-use super::normal::NormalKernel;
-use super::{
-    Blocked, CoupledKernel, Domain, Family, ParamSpec, Shift, StatsForm, SuffStatsSpec, HALF_LN_2PI,
-};
+use super::normal::{NormalKernel, NORMAL_STATS};
+use super::{Blocked, CoupledKernel, Domain, Family, ParamSpec, Shift, SuffStatsSpec, HALF_LN_2PI};
 use crate::error::{Error, Result};
 use rand::rngs::StdRng;
 use rand_distr::Distribution;
@@ -81,19 +79,9 @@ impl Family for LogNormal {
         Shift::Location
     }
 
-    /// Sufficient statistics T = (Σf, Σf²) of the centred feature: Σk = η·T + n·κ with
-    /// η = (2c₀c₁, −c₁), κ = −c₀²c₁.
+    /// The normal's statistics, of the centred ln x.
     fn suffstats(&self) -> Option<SuffStatsSpec> {
-        Some(SuffStatsSpec {
-            form: StatsForm::Quadratic,
-            fixed_params: &[],
-            natural: |c, eta| {
-                eta[0] = 2.0 * c[0] * c[1];
-                eta[1] = -c[1];
-                -c[0] * c[0] * c[1]
-            },
-            outside: None,
-        })
+        Some(NORMAL_STATS)
     }
 
     fn wgsl(&self) -> &'static str {

@@ -16,6 +16,19 @@ use rand_distr::Distribution;
 /// The normal family `normal(mu, sigma)`.
 pub struct Normal;
 
+/// Sufficient statistics of the normal kernel (also the lognormal's, on ln x): T = (Σf, Σf²) of
+/// the centred feature, Σk = η·T + n·κ with η = (2c₀c₁, −c₁), κ = −c₀²c₁.
+pub const NORMAL_STATS: SuffStatsSpec = SuffStatsSpec {
+    form: StatsForm::Quadratic,
+    fixed_params: &[],
+    natural: |c, eta| {
+        eta[0] = 2.0 * c[0] * c[1];
+        eta[1] = -c[1];
+        -c[0] * c[0] * c[1]
+    },
+    outside: None,
+};
+
 /// k(x, θ) = −(x − c₀)²·c₁ with c₀ = μ − shift, c₁ = 1/(2σ²).
 pub struct NormalKernel;
 
@@ -79,19 +92,8 @@ impl Family for Normal {
         Shift::Location
     }
 
-    /// Sufficient statistics T = (Σf, Σf²) of the centred feature: Σk = η·T + n·κ with
-    /// η = (2c₀c₁, −c₁), κ = −c₀²c₁.
     fn suffstats(&self) -> Option<SuffStatsSpec> {
-        Some(SuffStatsSpec {
-            form: StatsForm::Quadratic,
-            fixed_params: &[],
-            natural: |c, eta| {
-                eta[0] = 2.0 * c[0] * c[1];
-                eta[1] = -c[1];
-                -c[0] * c[0] * c[1]
-            },
-            outside: None,
-        })
+        Some(NORMAL_STATS)
     }
 
     fn wgsl(&self) -> &'static str {
