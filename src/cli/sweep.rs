@@ -57,7 +57,7 @@ pub struct PlotArgs {
     pub plot: Option<PathBuf>,
 
     /// What the plot shows: the mean log-likelihood, the cross-entropy, or the KL divergence
-    /// (which needs the data-generating distribution: --sample)
+    /// (which needs H(P): --sample, --true, or discrete data)
     #[arg(long, value_name = "METRIC", default_value = "loglik",
           value_parser = ["loglik", "cross_entropy", "kl"])]
     pub plot_metric: String,
