@@ -128,11 +128,6 @@ impl Centre {
     }
 }
 
-/// Prepares `xs` for the device paths of `family`, centred by [`Centre::of`] `xs`.
-pub fn prepare(family: &dyn Family, xs: &[f64]) -> Prepared {
-    prepare_centred(family, xs, &Centre::of(family, xs))
-}
-
 /// Prepares `xs` (one chunk of a data set) for the device paths of `family` with the data set's
 /// centring.
 pub fn prepare_centred(family: &dyn Family, xs: &[f64], centre: &Centre) -> Prepared {

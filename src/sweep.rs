@@ -244,6 +244,35 @@ impl<'e> PathRun<'e> {
         self.eval.eval_seconds += t0.elapsed().as_secs_f64();
     }
 
+    /// Σᵢ k(xᵢ, θ) of one prepared chunk on this path: sufficient statistics, the GPU kernel or
+    /// the fast CPU kernel.
+    fn kernel_sums(
+        &mut self,
+        family: &dyn Family,
+        grid: &Grid,
+        prep: &split::Prepared,
+        xs: &[f64],
+    ) -> Result<split::KernelSums> {
+        if let Some((spec, ctx)) = self.suff {
+            let t = match ctx {
+                Some(ctx) => suff::stats_gpu(ctx, family, &spec, grid, prep)?,
+                None => suff::stats_cpu(family, &spec, grid, prep),
+            };
+            return Ok(suff::kernel_sums(family, &spec, grid, prep, &t, xs));
+        }
+        match (self.path, self.gpu) {
+            (Path::Gpu, Some((evaluator, _))) => {
+                let sums = evaluator.kernel_sums(&prep.features, prep.n_inside, &self.consts)?;
+                if let Some(d) = sums.device_seconds {
+                    *self.eval.device_seconds.get_or_insert(0.0) += d;
+                }
+                Ok(sums)
+            }
+            (Path::Gpu, None) => Err(Error::Gpu("no device opened".into())),
+            _ => Ok(crate::cpu_fast::kernel_sums(family, prep, &self.consts)),
+        }
+    }
+
     /// Evaluates one chunk and merges its partials.
     fn chunk(
         &mut self,
@@ -253,35 +282,13 @@ impl<'e> PathRun<'e> {
         xs: &[f64],
     ) -> Result<()> {
         let t0 = Instant::now();
-        let part = match (self.path, self.gpu) {
-            _ if self.suff.is_some() => {
-                let (spec, ctx) = self.suff.expect("checked");
-                let prep = split::prepare_centred(family, xs, centre);
-                let t = match ctx {
-                    Some(ctx) => suff::stats_gpu(ctx, family, &spec, grid, &prep)?,
-                    None => suff::stats_cpu(family, &spec, grid, &prep),
-                };
-                let sums = suff::kernel_sums(family, &spec, grid, &prep, &t, xs);
-                let host = family.host_coupled_sums(grid, xs);
-                split::assemble(family, grid, &prep, &sums, host.as_deref())
-            }
-            (Path::CpuRef, _) => cpu_ref::evaluate(family, grid, xs),
-            (Path::Gpu, Some((evaluator, _))) => {
-                let prep = split::prepare_centred(family, xs, centre);
-                let sums = evaluator.kernel_sums(&prep.features, prep.n_inside, &self.consts)?;
-                if let Some(d) = sums.device_seconds {
-                    *self.eval.device_seconds.get_or_insert(0.0) += d;
-                }
-                let host = family.host_coupled_sums(grid, xs);
-                split::assemble(family, grid, &prep, &sums, host.as_deref())
-            }
-            (Path::Gpu, None) => return Err(Error::Gpu("no device opened".into())),
-            (Path::Cpu, _) => {
-                let prep = split::prepare_centred(family, xs, centre);
-                let sums = crate::cpu_fast::kernel_sums(family, &prep, &self.consts);
-                let host = family.host_coupled_sums(grid, xs);
-                split::assemble(family, grid, &prep, &sums, host.as_deref())
-            }
+        let part = if self.path == Path::CpuRef {
+            cpu_ref::evaluate(family, grid, xs)
+        } else {
+            let prep = split::prepare_centred(family, xs, centre);
+            let sums = self.kernel_sums(family, grid, &prep, xs)?;
+            let host = family.host_coupled_sums(grid, xs);
+            split::assemble(family, grid, &prep, &sums, host.as_deref())
         };
         self.eval.partials.merge(&part);
         self.eval.eval_seconds += t0.elapsed().as_secs_f64();
