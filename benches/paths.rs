@@ -5,11 +5,10 @@
 //! enough for a 2-core machine; `klgrid bench` measures the large jobs.
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use klgrid::family::lookup;
-use klgrid::gpu::{GpuContext, GpuEvaluator};
-use klgrid::grid::{AxisSpec, Grid};
-use klgrid::sample_spec::SampleSpec;
-use klgrid::sweep::{evaluate_cpu, evaluate_cpu_ref, evaluate_with};
+use klgrid::engine::{evaluate_cpu, evaluate_cpu_ref, evaluate_gpu, Session};
+use klgrid::model::grid::{AxisSpec, Grid};
+use klgrid::model::lookup;
+use klgrid::model::sample_spec::SampleSpec;
 
 /// (family, data spec, grid) per class.
 const CASES: &[(&str, &str, &str, &[&str])] = &[
@@ -34,7 +33,9 @@ const CASES: &[(&str, &str, &str, &[&str])] = &[
 ];
 
 fn paths(c: &mut Criterion) {
-    let gpu = GpuContext::open(None).ok();
+    // One session for every benchmark: the device opened and each kernel compiled once.
+    let session = Session::default();
+    let gpu = session.gpu().is_ok().then_some(&session);
     for &(class, fam, spec, axes) in CASES {
         let Ok(family) = lookup(fam) else { continue };
         let xs = SampleSpec::parse(spec).unwrap().draw(200_000, 1).unwrap();
@@ -46,10 +47,10 @@ fn paths(c: &mut Criterion) {
         let mut g = c.benchmark_group(format!("{class}/{fam}"));
         g.sample_size(10);
         g.throughput(Throughput::Elements((xs.len() * grid.len()) as u64));
-        if let Some(ctx) = &gpu {
-            let ev = GpuEvaluator::new(ctx, family, grid.len(), None).unwrap();
+        if let Some(s) = gpu {
+            evaluate_gpu(s, family, &grid, &xs).unwrap(); // compiles the kernel
             g.bench_function(BenchmarkId::new("gpu", grid.len()), |b| {
-                b.iter(|| evaluate_with(&ev, ctx, family, &grid, &xs).unwrap())
+                b.iter(|| evaluate_gpu(s, family, &grid, &xs).unwrap())
             });
         }
         g.bench_function(BenchmarkId::new("cpu", grid.len()), |b| {

@@ -6,16 +6,20 @@
 //! the grid point that maximises the likelihood also minimises the cross-entropy and the KL
 //! divergence.
 //!
-//! Paths: [`gpu`] (WGSL kernels through wgpu, f32 kernel with f64 host accumulation),
-//! [`cpu_fast`] (the same split on the CPU, vectorised, all cores) and [`cpu_ref`] (the f64
-//! reference). [`sweep`] runs a job on a chosen backend, on data in memory or streamed in chunks
-//! from [`input`] (text, CSV/TSV, NPY, raw binary; files or stdin).
-
+//! The modules read as the pipeline, each importing only from those before it:
+//! [`numeric`] (compensated and exact sums, quadrature) → [`model`] (parameters, the
+//! [`Family`](model::Family) trait and its split, the built-in families, grids, synthetic data) →
+//! [`input`] (readers) → [`engine`] (the chunked pipeline, the evaluation paths behind one
+//! backend trait — GPU, fast CPU, f64 reference, sufficient statistics — and the
+//! [`Session`](engine::Session) that owns the device and compiled pipelines) → [`analysis`]
+//! (entropy and KL, identity, MLE, refinement, intervals) → [`report`] → [`plot`]; the `klgrid`
+//! command is a thin layer over these.
+//!
 //! ```
-//! use klgrid::family::lookup;
-//! use klgrid::grid::{AxisSpec, Grid};
-//! use klgrid::sample_spec::SampleSpec;
-//! use klgrid::sweep::{evaluate_cpu, evaluate_cpu_ref, Agreement};
+//! use klgrid::engine::{evaluate_cpu, evaluate_cpu_ref, Agreement};
+//! use klgrid::model::grid::{AxisSpec, Grid};
+//! use klgrid::model::lookup;
+//! use klgrid::model::sample_spec::SampleSpec;
 //!
 //! let family = lookup("normal")?;
 //! let xs = SampleSpec::parse("normal(mu=1.5, sigma=2)")?.draw(100_000, 42)?;
@@ -34,27 +38,12 @@
 //! ```
 
 pub mod analysis;
-pub mod bench;
-pub mod cpu_fast;
-pub mod cpu_ref;
+pub mod engine;
 pub mod error;
-pub mod family;
-pub mod gpu;
-pub mod grid;
-pub mod identity;
 pub mod input;
-pub mod intervals;
-pub mod mle;
+pub mod model;
 pub mod numeric;
-pub mod partial;
 pub mod plot;
-pub mod quadrature;
-pub mod refine;
 pub mod report;
-pub mod sample_spec;
-pub mod split;
-pub mod stats;
-pub mod suffstats;
-pub mod sweep;
 
 pub use error::{Error, Result};

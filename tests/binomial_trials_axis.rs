@@ -4,8 +4,8 @@
 
 mod common;
 use common::*;
-use klgrid::sample_spec::SampleSpec;
-use klgrid::sweep::{evaluate_cpu_ref, evaluate_gpu, Agreement};
+use klgrid::engine::{evaluate_cpu_ref, evaluate_gpu, Agreement};
+use klgrid::model::sample_spec::SampleSpec;
 
 #[test]
 fn binomial_with_a_trials_axis_matches_cpu_ref_including_outside_counts() {

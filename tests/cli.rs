@@ -478,7 +478,7 @@ fn demo_finds_the_truth_within_one_grid_step() {
 /// input error naming the parameter.
 #[test]
 fn out_of_domain_parameters_of_every_family_are_input_errors() {
-    use klgrid::family::{Domain, REGISTRY};
+    use klgrid::model::{Domain, REGISTRY};
     for fam in REGISTRY {
         let theta = fam.example_theta();
         for (j, p) in fam.params().iter().enumerate() {
@@ -552,7 +552,7 @@ fn out_of_domain_parameters_of_every_family_are_input_errors() {
 /// Non-integer data for every discrete family is an input error naming the value and line.
 #[test]
 fn non_integer_data_for_every_discrete_family_is_an_input_error() {
-    use klgrid::family::REGISTRY;
+    use klgrid::model::REGISTRY;
     let p = tmp("half.txt", "1\n0\n2.5\n");
     for fam in REGISTRY.iter().filter(|f| f.integer_data()) {
         let mut args = vec![

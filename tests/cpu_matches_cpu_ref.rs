@@ -3,9 +3,9 @@
 
 mod common;
 use common::*;
-use klgrid::family::REGISTRY;
-use klgrid::sample_spec::SampleSpec;
-use klgrid::sweep::{evaluate_cpu, evaluate_cpu_ref, Agreement};
+use klgrid::engine::{evaluate_cpu, evaluate_cpu_ref, Agreement};
+use klgrid::model::sample_spec::SampleSpec;
+use klgrid::model::REGISTRY;
 
 #[test]
 fn every_registered_family_matches_cpu_ref_on_the_cpu_path() {

@@ -2,10 +2,10 @@
 //! point lies within 3 standard errors of the truth, and the closed-form MLE is a maximum of the
 //! likelihood.
 
-use klgrid::family::{Domain, Family, REGISTRY};
-use klgrid::grid::{AxisSpec, Grid, Spacing};
-use klgrid::sample_spec::SampleSpec;
-use klgrid::sweep::evaluate_cpu;
+use klgrid::engine::evaluate_cpu;
+use klgrid::model::grid::{AxisSpec, Grid, Spacing};
+use klgrid::model::sample_spec::SampleSpec;
+use klgrid::model::{Domain, Family, REGISTRY};
 
 /// S(θ) by the f64 full density.
 fn loglik(fam: &dyn Family, xs: &[f64], theta: &[f64]) -> f64 {

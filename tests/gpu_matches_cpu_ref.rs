@@ -3,13 +3,13 @@
 
 mod common;
 use common::*;
-use klgrid::family::REGISTRY;
-use klgrid::sample_spec::SampleSpec;
-use klgrid::sweep::{evaluate_cpu_ref, evaluate_gpu, Agreement};
+use klgrid::engine::{evaluate_cpu_ref, evaluate_gpu, Agreement};
+use klgrid::model::sample_spec::SampleSpec;
+use klgrid::model::REGISTRY;
 
 fn check(
-    ctx: &klgrid::gpu::GpuContext,
-    fam: &'static dyn klgrid::family::Family,
+    ctx: &klgrid::engine::Session,
+    fam: &'static dyn klgrid::model::Family,
     k: usize,
     n: usize,
     seed: u64,

@@ -3,9 +3,9 @@
 
 mod common;
 use common::*;
-use klgrid::gpu::{BatchLimits, GpuEvaluator, KernelShape};
-use klgrid::sample_spec::SampleSpec;
-use klgrid::sweep::{evaluate_cpu_ref, evaluate_gpu, evaluate_with, Agreement};
+use klgrid::engine::gpu::{BatchLimits, KernelShape};
+use klgrid::engine::{evaluate_cpu_ref, evaluate_gpu, Agreement, SessionOptions};
+use klgrid::model::sample_spec::SampleSpec;
 
 /// n = 40,000,000 (160 MB of f32 samples: more than lavapipe's 128 MiB storage binding, and far
 /// more samples than llvmpipe's silent 65,535-iteration loop cap) agrees with cpu-ref.
@@ -45,7 +45,9 @@ fn grid_of_ninety_thousand_points_matches_cpu_ref() {
 /// result is bitwise the same as with the adapter's limits (same chunks, same order).
 #[test]
 fn batching_to_tiny_limits_gives_bitwise_identical_results() {
-    let Some(ctx) = gpu() else { return };
+    if gpu().is_none() {
+        return;
+    }
     for name in ["normal", "poisson"] {
         let fam = family(name);
         let xs = SampleSpec {
@@ -70,10 +72,17 @@ fn batching_to_tiny_limits_gives_bitwise_identical_results() {
             max_readback: 2 << 10,
             max_groups_per_dim: 3,
         };
-        let a = GpuEvaluator::with_shape(&ctx, fam, shape, roomy).unwrap();
-        let b = GpuEvaluator::with_shape(&ctx, fam, shape, tiny).unwrap();
-        let ra = evaluate_with(&a, &ctx, fam, &g, &xs).unwrap();
-        let rb = evaluate_with(&b, &ctx, fam, &g, &xs).unwrap();
+        let session = |limits| {
+            gpu_with(SessionOptions {
+                shape: Some(shape),
+                limits: Some(limits),
+                ..SessionOptions::default()
+            })
+            .expect("the adapter opened above")
+        };
+        let (a, b) = (session(roomy), session(tiny));
+        let ra = evaluate_gpu(&a, fam, &g, &xs).unwrap();
+        let rb = evaluate_gpu(&b, fam, &g, &xs).unwrap();
         assert_eq!(ra.partials, rb.partials, "{name}");
         let reference = evaluate_cpu_ref(fam, &g, &xs);
         let ag = Agreement::compare(

@@ -3,11 +3,11 @@
 
 mod common;
 
+use klgrid::analysis::identity::Units;
+use klgrid::analysis::mle::MleMethod;
 use klgrid::analysis::{self, AnalysisOptions};
-use klgrid::identity::Units;
-use klgrid::mle::MleMethod;
-use klgrid::sample_spec::SampleSpec;
-use klgrid::sweep::{self, Backend, Path, SweepJob};
+use klgrid::engine::{self, Backend, EvalPath, Session, SweepJob};
+use klgrid::model::sample_spec::SampleSpec;
 use serde_json::Value;
 use std::process::{Command, Output};
 
@@ -366,18 +366,16 @@ fn refinement_converges_to_the_numeric_mle() {
         family: fam,
         grid: grid.clone(),
         data: &xs,
-        backend: Backend::One(Path::Cpu),
-        adapter: None,
-        shape: None,
-        strategy: klgrid::suffstats::Strategy::Direct,
+        backend: Backend::One(EvalPath::Cpu),
+        strategy: klgrid::engine::Strategy::Direct,
     };
-    let out = sweep::run(&job, &mut |_| {}).unwrap();
+    let out = engine::run(&Session::default(), &job, &mut |_| {}).unwrap();
     let opts = AnalysisOptions {
         truth: None,
         refine: 8,
         ..Default::default()
     };
-    let a = analysis::analyse(fam, &grid, Some(&xs), &out, &opts).unwrap();
+    let a = analysis::analyse(&Session::default(), fam, &grid, Some(&xs), &out, &opts).unwrap();
     let m = a.mle.unwrap();
     assert_eq!(m.method, MleMethod::Numeric);
     let r = a.refined.unwrap();
@@ -413,21 +411,27 @@ fn normal_mu_intervals_cover_the_truth_and_have_the_wald_width() {
     let mut covered = 0;
     for seed in 0..40 {
         let xs = spec.draw(400, seed).unwrap();
-        let out = sweep::run(
+        let out = engine::run(
+            &common::session(),
             &SweepJob {
                 family: fam,
                 grid: grid.clone(),
                 data: &xs,
-                backend: Backend::One(Path::CpuRef),
-                adapter: None,
-                shape: None,
-                strategy: klgrid::suffstats::Strategy::Direct,
+                backend: Backend::One(EvalPath::CpuRef),
+                strategy: klgrid::engine::Strategy::Direct,
             },
             &mut |_| {},
         )
         .unwrap();
-        let a =
-            analysis::analyse(fam, &grid, Some(&xs), &out, &AnalysisOptions::default()).unwrap();
+        let a = analysis::analyse(
+            &Session::default(),
+            fam,
+            &grid,
+            Some(&xs),
+            &out,
+            &AnalysisOptions::default(),
+        )
+        .unwrap();
         let iv = &a.intervals[0];
         assert_eq!(iv.name, "mu");
         let (lo, hi) = (iv.span.low.unwrap(), iv.span.high.unwrap());
@@ -454,25 +458,23 @@ fn gpu_refinement_and_identity_match_the_reference() {
         truth: Some(spec),
         refine: 3,
         units: Units::Nats,
-        ..Default::default()
     };
-    let run = |path: Path| {
-        let out = sweep::run(
+    let run = |path: EvalPath| {
+        let out = engine::run(
+            &common::session(),
             &SweepJob {
                 family: fam,
                 grid: grid.clone(),
                 data: &xs,
                 backend: Backend::One(path),
-                adapter: std::env::var("KLGRID_ADAPTER").ok(),
-                shape: None,
-                strategy: klgrid::suffstats::Strategy::Direct,
+                strategy: klgrid::engine::Strategy::Direct,
             },
             &mut |_| {},
         )
         .unwrap();
-        analysis::analyse(fam, &grid, Some(&xs), &out, &opts).unwrap()
+        analysis::analyse(&Session::default(), fam, &grid, Some(&xs), &out, &opts).unwrap()
     };
-    let (g, r) = (run(Path::Gpu), run(Path::CpuRef));
+    let (g, r) = (run(EvalPath::Gpu), run(EvalPath::CpuRef));
     assert!(g.identity.holds);
     assert_eq!(g.identity, r.identity);
     let (rg, rr) = (g.refined.unwrap(), r.refined.unwrap());

@@ -3,9 +3,9 @@
 
 mod common;
 use common::*;
+use klgrid::engine::{self, Backend, EvalPath, Session, Silent, StreamJob, SweepJob, CHUNK};
 use klgrid::input::{self, Column, Format, InputSpec};
-use klgrid::sample_spec::SampleSpec;
-use klgrid::sweep::{self, Backend, Path, Silent, StreamJob, SweepJob, CHUNK};
+use klgrid::model::sample_spec::SampleSpec;
 use serde_json::Value;
 use std::io::Write;
 use std::path::PathBuf;
@@ -586,33 +586,31 @@ fn streamed_data_match_data_in_memory_bitwise_across_chunks() {
     let path = dir().join("big.f32");
     std::fs::write(&path, f32_le(&xs)).unwrap();
     let g = grid(fam, &["mu=2.5:3.5:3", "sigma=0.4:0.6:3"]);
-    let mut paths = vec![Path::Cpu, Path::CpuRef];
+    let mut paths = vec![EvalPath::Cpu, EvalPath::CpuRef];
     if gpu().is_some() {
-        paths.push(Path::Gpu);
+        paths.push(EvalPath::Gpu);
     }
     for p in paths {
-        let memory = sweep::run(
+        let memory = engine::run(
+            &session(),
             &SweepJob {
                 family: fam,
                 grid: g.clone(),
                 data: &xs,
                 backend: Backend::One(p),
-                adapter: std::env::var("KLGRID_ADAPTER").ok(),
-                shape: None,
-                strategy: klgrid::suffstats::Strategy::Direct,
+                strategy: klgrid::engine::Strategy::Direct,
             },
             &mut |_| {},
         )
         .unwrap();
         let reader = input::open(&InputSpec::new(&path)).unwrap();
-        let streamed = sweep::run_stream(
+        let streamed = engine::run_stream(
+            &session(),
             &StreamJob {
                 family: fam,
                 grid: g.clone(),
                 backend: Backend::One(p),
-                adapter: std::env::var("KLGRID_ADAPTER").ok(),
-                shape: None,
-                strategy: klgrid::suffstats::Strategy::Direct,
+                strategy: klgrid::engine::Strategy::Direct,
             },
             reader,
             &mut |_| {},
@@ -627,7 +625,15 @@ fn streamed_data_match_data_in_memory_bitwise_across_chunks() {
         );
         assert_eq!(streamed.primary.partials.n, n as u64);
         // The MLE from streamed moments agrees with the one from all the data in memory.
-        let (a, b) = (streamed.mle.unwrap(), memory.mle.unwrap());
+        let mle = |o: &engine::SweepOutcome, xs: Option<&[f64]>| {
+            let opts = klgrid::analysis::AnalysisOptions::default();
+            klgrid::analysis::analyse(&session(), fam, &g, xs, o, &opts)
+                .unwrap()
+                .mle
+                .unwrap()
+                .theta
+        };
+        let (a, b) = (mle(&streamed, None), mle(&memory, Some(&xs)));
         for (x, y) in a.iter().zip(&b) {
             assert!((x - y).abs() <= 1e-12 * y.abs(), "{a:?} vs {b:?}");
         }
@@ -652,27 +658,53 @@ fn small_chunks_stream_through_the_pipeline_and_errors_stop_it() {
     let job = StreamJob {
         family: fam,
         grid: g.clone(),
-        backend: Backend::One(Path::Cpu),
-        adapter: None,
-        shape: None,
-        strategy: klgrid::suffstats::Strategy::Direct,
+        backend: Backend::One(EvalPath::Cpu),
+        strategy: klgrid::engine::Strategy::Direct,
     };
     let reader = input::open(&InputSpec::new(&path)).unwrap();
-    let out = sweep::run_stream_chunked(&job, reader, 1000, &mut |_| {}, &Silent).unwrap();
-    let reference = sweep::evaluate_cpu_ref(fam, &g, &xs);
-    let a = sweep::Agreement::compare(&out.primary.partials, &reference.partials, 1e-5);
+    let out = engine::pipeline::run_stream_chunked(
+        &Session::default(),
+        &job,
+        reader,
+        1000,
+        &mut |_| {},
+        &Silent,
+    )
+    .unwrap();
+    let reference = engine::evaluate_cpu_ref(fam, &g, &xs);
+    let a = engine::Agreement::compare(&out.primary.partials, &reference.partials, 1e-5);
     assert!(a.within_tolerance, "{a:?}");
-    assert!(out.mle.is_none());
-    assert!(out.mle_note.as_deref().unwrap().contains("median"));
+    // Without the samples (streamed past memory), the median is not computed, with a note; the
+    // one pass kept these 10,007 samples, so with them it is.
+    let analyse = |o: &engine::SweepOutcome, xs: Option<&[f64]>| {
+        let opts = klgrid::analysis::AnalysisOptions::default();
+        klgrid::analysis::analyse(&Session::default(), fam, &g, xs, o, &opts).unwrap()
+    };
+    let streamed_only = analyse(&out, None);
+    assert!(streamed_only.mle.is_none());
+    assert!(streamed_only
+        .mle_note
+        .as_deref()
+        .unwrap()
+        .contains("median"));
+    assert_eq!(out.kept.as_deref(), Some(&xs[..]));
+    assert!(analyse(&out, out.samples(None)).mle.is_some());
 
     let mut bad = xs.clone();
     bad[5_500] = f64::NAN;
     std::fs::write(&path, f64_le(&bad)).unwrap();
     let reader = input::open(&InputSpec::new(&path)).unwrap();
-    let e = sweep::run_stream_chunked(&job, reader, 1000, &mut |_| {}, &Silent)
-        .err()
-        .unwrap()
-        .to_string();
+    let e = engine::pipeline::run_stream_chunked(
+        &Session::default(),
+        &job,
+        reader,
+        1000,
+        &mut |_| {},
+        &Silent,
+    )
+    .err()
+    .unwrap()
+    .to_string();
     assert!(e.contains("lap.f64: element 5500: non-finite"), "{e}");
 
     // --skip-nonfinite through the library, with a column of a CSV.
@@ -682,8 +714,15 @@ fn small_chunks_stream_through_the_pipeline_and_errors_stop_it() {
         ..InputSpec::new(&dir().join("lap.csv"))
     };
     std::fs::write(dir().join("lap.csv"), "x\n1\nnan\n2\n").unwrap();
-    let out = sweep::run_stream(&job, input::open(&spec).unwrap(), &mut |_| {}, &Silent).unwrap();
+    let out = engine::run_stream(
+        &Session::default(),
+        &job,
+        input::open(&spec).unwrap(),
+        &mut |_| {},
+        &Silent,
+    )
+    .unwrap();
     assert_eq!((out.skipped_nonfinite, out.primary.partials.n), (1, 2));
     // Small data in one chunk keep their MLE (the median is available).
-    assert!(out.mle.is_some());
+    assert!(analyse(&out, out.samples(None)).mle.is_some());
 }

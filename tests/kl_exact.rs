@@ -2,8 +2,8 @@
 //! numerically: adaptive Gauss–Kronrod quadrature over the support for continuous families,
 //! summation over the support for discrete ones.
 
-use klgrid::family::{lookup, Family, REGISTRY};
-use klgrid::quadrature::{integrate, integrate_from};
+use klgrid::model::{lookup, Family, REGISTRY};
+use klgrid::numeric::quadrature::{integrate, integrate_from};
 
 /// Families with a closed-form KL (for the parameter pairs below).
 const WITH_KL: [&str; 14] = [

@@ -11,7 +11,7 @@
 //! and be exactly −∞ where the reference says `-inf` (outside the support). Every family named in
 //! the file must exist; all mismatches are reported together, grouped by family.
 
-use klgrid::family::lookup;
+use klgrid::model::lookup;
 use std::collections::BTreeMap;
 
 const CSV: &str = include_str!("data/reference_logpdf.csv");

@@ -2,12 +2,12 @@
 //! input formats and columns) never panic on arbitrary text; the readers are fuzzed in
 //! `src/input` (unit tests, in memory).
 
-use klgrid::family::REGISTRY;
-use klgrid::gpu::KernelShape;
-use klgrid::grid::{AxisSpec, Grid};
+use klgrid::engine::gpu::KernelShape;
+use klgrid::engine::{parse_compare, Backend};
 use klgrid::input::{Column, Format};
-use klgrid::sample_spec::SampleSpec;
-use klgrid::sweep::{parse_compare, Backend};
+use klgrid::model::grid::{AxisSpec, Grid};
+use klgrid::model::sample_spec::SampleSpec;
+use klgrid::model::REGISTRY;
 use proptest::prelude::*;
 
 proptest! {

@@ -3,10 +3,10 @@
 
 mod common;
 use common::*;
-use klgrid::family::REGISTRY;
-use klgrid::sample_spec::SampleSpec;
-use klgrid::suffstats::spec_for;
-use klgrid::sweep::{evaluate_cpu_ref, evaluate_suffstats, Agreement};
+use klgrid::engine::suffstats::spec_for;
+use klgrid::engine::{evaluate_cpu_ref, evaluate_suffstats, Agreement};
+use klgrid::model::sample_spec::SampleSpec;
+use klgrid::model::REGISTRY;
 
 #[test]
 fn suffstats_match_direct_cpu_ref_for_every_valid_family() {

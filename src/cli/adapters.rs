@@ -1,6 +1,6 @@
 //! `klgrid adapters`.
 
-use klgrid::gpu::list_adapters;
+use klgrid::engine::gpu::list_adapters;
 
 /// Prints every adapter with its key limits, best first.
 pub fn run() -> i32 {

@@ -3,8 +3,8 @@
 use super::job::JobArgs;
 use super::sweep::write_output;
 use clap::Args;
-use klgrid::bench::{self, BenchOptions, BenchReport};
-use klgrid::sweep::Path;
+use klgrid::engine::bench::{self, BenchOptions, BenchReport};
+use klgrid::engine::{EvalPath, Strategy};
 use klgrid::{Error, Result};
 use serde_json::json;
 use std::io::Write;
@@ -16,8 +16,8 @@ pub struct BenchArgs {
 
     /// Paths to measure, comma-separated [default: gpu,cpu,cpu-ref; gpu is left out with a note
     /// when no adapter exists]
-    #[arg(long, value_name = "LIST")]
-    pub backends: Option<String>,
+    #[arg(long, value_name = "LIST", value_delimiter = ',')]
+    pub backends: Option<Vec<EvalPath>>,
 
     /// Timed runs per path, after one warm-up run
     #[arg(long, value_name = "R", default_value_t = 5)]
@@ -28,17 +28,23 @@ pub struct BenchArgs {
     pub ref_repeat: usize,
 
     /// Strategy of the gpu and cpu paths (cpu-ref is always direct): direct measures the kernels
-    #[arg(long, value_name = "STRATEGY", default_value = "direct",
-          value_parser = ["auto", "direct", "suffstats"])]
-    pub strategy: String,
+    #[arg(long, value_name = "STRATEGY", default_value = "direct")]
+    pub strategy: Strategy,
 
     /// Output format
-    #[arg(long, value_name = "FORMAT", default_value = "table", value_parser = ["table", "json"])]
-    pub format: String,
+    #[arg(long, value_name = "FORMAT", default_value = "table")]
+    pub format: BenchFormat,
 
     /// Write the output to this file instead of stdout
     #[arg(long, value_name = "PATH")]
     pub out: Option<std::path::PathBuf>,
+}
+
+/// Output format of `bench`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum BenchFormat {
+    Table,
+    Json,
 }
 
 pub fn run(args: &BenchArgs) -> Result<i32> {
@@ -47,14 +53,12 @@ pub fn run(args: &BenchArgs) -> Result<i32> {
     }
     let job = args.job.build()?;
     let data = job.load()?;
-    let paths: Vec<Path> = match &args.backends {
-        Some(list) => list
-            .split(',')
-            .map(|p| p.trim().parse())
-            .collect::<Result<_>>()?,
+    let session = job.session();
+    let paths: Vec<EvalPath> = match &args.backends {
+        Some(list) => list.clone(),
         None => {
-            let mut v = vec![Path::Gpu, Path::Cpu, Path::CpuRef];
-            if let Err(e) = klgrid::gpu::GpuContext::open(job.adapter.as_deref()) {
+            let mut v = vec![EvalPath::Gpu, EvalPath::Cpu, EvalPath::CpuRef];
+            if let Err(e) = session.gpu() {
                 eprintln!("klgrid: bench: leaving out gpu: {e}");
                 v.remove(0);
             }
@@ -65,15 +69,13 @@ pub fn run(args: &BenchArgs) -> Result<i32> {
         paths,
         repeat: args.repeat,
         ref_repeat: args.ref_repeat,
-        adapter: job.adapter.clone(),
-        shape: job.shape,
-        strategy: args.strategy.parse()?,
+        strategy: args.strategy,
     };
-    let report = bench::run(job.family, &job.grid, &data, &opts, &mut |m| {
+    let report = bench::run(&session, job.family, &job.grid, &data, &opts, &mut |m| {
         eprintln!("klgrid: {m}")
     })?;
     let peak = bench::peak_rss_bytes();
-    let json = args.format == "json";
+    let json = args.format == BenchFormat::Json;
     write_output(args.out.as_deref(), |w| {
         if json {
             write_json(&report, peak, w)
@@ -187,7 +189,7 @@ fn write_table(
             )?,
         }
     }
-    if let Some(b) = r.results.iter().find(|b| b.strategy != "direct") {
+    if let Some(b) = r.results.iter().find(|b| b.strategy != Strategy::Direct) {
         writeln!(
             w,
             "strategy: {} for gpu and cpu (cpu-ref is direct)",

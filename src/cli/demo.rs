@@ -1,19 +1,19 @@
 //! `klgrid demo`: a built-in sweep showing that the three criteria pick the same grid point.
 
 use clap::Args;
-use klgrid::family::lookup;
-use klgrid::grid::{AxisSpec, Grid};
+use klgrid::analysis::{self, AnalysisOptions};
+use klgrid::engine::{self, Backend, BackendChoice, Session, SessionOptions, Strategy, SweepJob};
+use klgrid::model::grid::{AxisSpec, Grid};
+use klgrid::model::lookup;
+use klgrid::model::sample_spec::SampleSpec;
 use klgrid::report::{fmt_num, theta_text};
-use klgrid::sample_spec::SampleSpec;
-use klgrid::sweep::{self, SweepJob};
 use klgrid::Result;
 
 #[derive(Debug, Args)]
 pub struct DemoArgs {
     /// Evaluation path
-    #[arg(long, value_name = "BACKEND", default_value = "auto",
-          value_parser = ["auto", "gpu", "cpu", "cpu-ref", "both"])]
-    pub backend: String,
+    #[arg(long, value_name = "BACKEND", default_value = "auto")]
+    pub backend: BackendChoice,
 
     /// Use the adapter whose name contains this text
     #[arg(long, value_name = "SUBSTRING")]
@@ -51,13 +51,23 @@ pub fn run(args: &DemoArgs) -> Result<i32> {
         family,
         grid,
         data: &xs,
-        backend: args.backend.parse()?,
-        adapter: args.adapter.clone(),
-        shape: None,
+        backend: Backend::from_choice(args.backend, None)?,
         // The demo sweeps every sample at every grid point (the GPU kernel), not the shortcut.
-        strategy: klgrid::suffstats::Strategy::Direct,
+        strategy: Strategy::Direct,
     };
-    let out = sweep::run(&job, &mut |m| eprintln!("klgrid: {m}"))?;
+    let session = Session::new(SessionOptions {
+        adapter: args.adapter.clone(),
+        ..SessionOptions::default()
+    });
+    let out = engine::run(&session, &job, &mut |m| eprintln!("klgrid: {m}"))?;
+    let an = analysis::analyse(
+        &session,
+        family,
+        &job.grid,
+        Some(&xs),
+        &out,
+        &AnalysisOptions::default(),
+    )?;
     let ev = &out.primary;
     match &ev.adapter {
         Some(a) => println!("backend      {} on {}", ev.backend, a.label()),
@@ -76,8 +86,12 @@ pub fn run(args: &DemoArgs) -> Result<i32> {
     };
     let theta = job.grid.theta(best);
     println!("best θ       {}", theta_text(family, &theta));
-    if let Some(m) = &out.mle {
-        println!("MLE          {} (closed form)", theta_text(family, m));
+    if let Some(m) = &an.mle {
+        println!(
+            "MLE          {} ({})",
+            theta_text(family, &m.theta),
+            m.method.name().replace('_', " ")
+        );
     }
     let ll = p.mean_loglik(best);
     let ce = -ll;

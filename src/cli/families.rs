@@ -1,8 +1,8 @@
 //! `klgrid families`.
 
 use clap::Args;
-use klgrid::family::{Family, REGISTRY};
-use klgrid::sample_spec::SampleSpec;
+use klgrid::model::sample_spec::SampleSpec;
+use klgrid::model::{Family, REGISTRY};
 
 #[derive(Debug, Args)]
 pub struct FamiliesArgs {
@@ -23,7 +23,7 @@ fn capabilities(f: &'static dyn Family) -> (bool, bool) {
         .params()
         .iter()
         .zip(&theta)
-        .map(|(p, &v)| (p.domain == klgrid::family::Domain::PositiveInteger).then_some(v))
+        .map(|(p, &v)| (p.domain == klgrid::model::Domain::PositiveInteger).then_some(v))
         .collect();
     let mle = spec
         .draw(1000, 1)

@@ -1,12 +1,14 @@
 //! Options that describe a job (family, data, grid, backend), and turning them into one.
 
 use clap::Args;
-use klgrid::family::{lookup, Family};
-use klgrid::gpu::KernelShape;
-use klgrid::grid::{AxisSpec, Grid};
+use klgrid::engine::gpu::KernelShape;
+use klgrid::engine::{
+    parse_compare, Backend, BackendChoice, EvalPath, Session, SessionOptions, Strategy,
+};
 use klgrid::input::{self, Column, Format, InputSpec};
-use klgrid::sample_spec::{SampleSpec, DEFAULT_SEED};
-use klgrid::sweep::{parse_compare, Backend};
+use klgrid::model::grid::{AxisSpec, Grid};
+use klgrid::model::sample_spec::{SampleSpec, DEFAULT_SEED};
+use klgrid::model::{lookup, Family};
 use klgrid::{Error, Result};
 use std::borrow::Cow;
 use std::path::PathBuf;
@@ -30,9 +32,8 @@ pub struct JobArgs {
     pub data: Option<PathBuf>,
 
     /// Format of --data instead of the one its extension says (stdin: text unless given)
-    #[arg(long, value_name = "FORMAT", requires = "data",
-          value_parser = ["text", "csv", "tsv", "npy", "f32", "f64"])]
-    pub format_in: Option<String>,
+    #[arg(long, value_name = "FORMAT", requires = "data")]
+    pub format_in: Option<Format>,
 
     /// Column of a CSV/TSV/text table (header name, or 0-based index) or of a 2-D .npy array
     /// (0-based index) holding the samples
@@ -71,8 +72,16 @@ pub struct JobArgs {
 
     /// GPU kernel shape POINTS,WORKGROUP,CHUNK (grid points per invocation, invocations per
     /// workgroup, samples per chunk) instead of the one chosen for the adapter
-    #[arg(long, value_name = "P,W,C")]
-    pub kernel_shape: Option<String>,
+    #[arg(long, value_name = "P,W,C", value_parser = parse_shape)]
+    pub kernel_shape: Option<KernelShape>,
+}
+
+fn parse_shape(s: &str) -> std::result::Result<KernelShape, String> {
+    KernelShape::parse(s).map_err(|e| e.to_string())
+}
+
+fn parse_pair(s: &str) -> std::result::Result<(EvalPath, EvalPath), String> {
+    parse_compare(s).map_err(|e| e.to_string())
 }
 
 /// Which path evaluates a sweep.
@@ -80,34 +89,25 @@ pub struct JobArgs {
 pub struct BackendArgs {
     /// Evaluation path: auto (gpu if an adapter exists, else cpu), gpu, cpu (fast CPU path),
     /// cpu-ref (f64 reference), or both (two paths compared, see --compare)
-    #[arg(long, value_name = "BACKEND", default_value = "auto",
-          value_parser = ["auto", "gpu", "cpu", "cpu-ref", "both"])]
-    pub backend: String,
+    #[arg(long, value_name = "BACKEND", default_value = "auto")]
+    pub backend: BackendChoice,
 
     /// With --backend both: the two paths to compare, the first tested against the second
     /// [default: gpu,cpu-ref]
-    #[arg(long, value_name = "A,B")]
-    pub compare: Option<String>,
+    #[arg(long, value_name = "A,B", value_parser = parse_pair)]
+    pub compare: Option<(EvalPath, EvalPath)>,
 
     /// How the gpu and cpu paths evaluate: suffstats (one pass for the sufficient statistics,
     /// then O(1) per grid point) where the family allows it, direct (every sample at every grid
     /// point), or auto (suffstats where valid)
-    #[arg(long, value_name = "STRATEGY", default_value = "auto",
-          value_parser = ["auto", "direct", "suffstats"])]
-    pub strategy: String,
+    #[arg(long, value_name = "STRATEGY", default_value = "auto")]
+    pub strategy: Strategy,
 }
 
 impl BackendArgs {
     /// The backend, with `--compare` applied.
     pub fn backend(&self) -> Result<Backend> {
-        match (self.backend.parse()?, &self.compare) {
-            (Backend::Both(..), Some(c)) => {
-                let (a, b) = parse_compare(c)?;
-                Ok(Backend::Both(a, b))
-            }
-            (_, Some(_)) => Err(Error::input("--compare needs --backend both")),
-            (b, None) => Ok(b),
-        }
+        Backend::from_choice(self.backend, self.compare)
     }
 }
 
@@ -124,8 +124,8 @@ pub struct Job {
     pub data: JobData,
     pub data_source: String,
     pub data_seconds: f64,
-    pub adapter: Option<String>,
-    pub shape: Option<KernelShape>,
+    /// The adapter and kernel-shape options, for the session.
+    pub session: SessionOptions,
     /// `--quiet`: no progress bar.
     pub quiet: bool,
 }
@@ -137,6 +137,11 @@ impl Job {
             JobData::Memory(xs) => Ok(Cow::Borrowed(xs)),
             JobData::Input(spec) => Ok(Cow::Owned(input::read_all(spec)?.0)),
         }
+    }
+
+    /// The session every evaluation of this job goes through.
+    pub fn session(&self) -> Session {
+        Session::new(self.session.clone())
     }
 }
 
@@ -155,11 +160,7 @@ impl JobArgs {
             (Some(path), _) => {
                 let spec = InputSpec {
                     source: input::Source::from_arg(path),
-                    format: self
-                        .format_in
-                        .as_deref()
-                        .map(str::parse::<Format>)
-                        .transpose()?,
+                    format: self.format_in,
                     column: self.column.as_deref().map(Column::parse),
                     integers: family.integer_data(),
                     skip_nonfinite: self.skip_nonfinite,
@@ -198,12 +199,11 @@ impl JobArgs {
             data,
             data_source,
             data_seconds: t0.elapsed().as_secs_f64(),
-            adapter: self.adapter.clone(),
-            shape: self
-                .kernel_shape
-                .as_deref()
-                .map(KernelShape::parse)
-                .transpose()?,
+            session: SessionOptions {
+                adapter: self.adapter.clone(),
+                shape: self.kernel_shape,
+                limits: None,
+            },
             quiet: self.quiet,
         })
     }

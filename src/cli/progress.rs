@@ -3,8 +3,8 @@
 //! `--quiet` is not given, so stdout and redirected stderr stay clean.
 
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressState, ProgressStyle};
+use klgrid::engine::Observer;
 use klgrid::input::Position;
-use klgrid::sweep::Observer;
 use std::io::IsTerminal;
 use std::time::Duration;
 

@@ -4,11 +4,13 @@ use super::exit;
 use super::job::{BackendArgs, JobArgs, JobData};
 use super::progress::Progress;
 use clap::Args;
+use klgrid::analysis::identity::Units;
 use klgrid::analysis::{self, AnalysisOptions};
+use klgrid::engine::{self, StreamJob, SweepJob, SweepOutcome};
 use klgrid::input;
+use klgrid::model::sample_spec::SampleSpec;
+use klgrid::plot::MetricChoice;
 use klgrid::report::{self, Format, Report};
-use klgrid::sample_spec::SampleSpec;
-use klgrid::sweep::{self, StreamJob, SweepJob};
 use klgrid::{Error, Result};
 use std::io::Write;
 use std::path::PathBuf;
@@ -22,9 +24,8 @@ pub struct SweepArgs {
     pub backend: BackendArgs,
 
     /// Output format
-    #[arg(long, value_name = "FORMAT", default_value = "table",
-          value_parser = ["table", "csv", "json"])]
-    pub format: String,
+    #[arg(long, value_name = "FORMAT", default_value = "table")]
+    pub format: Format,
 
     /// Write the output to this file instead of stdout
     #[arg(long, value_name = "PATH")]
@@ -41,8 +42,8 @@ pub struct SweepArgs {
     pub refine: u32,
 
     /// Units of every entropy, cross-entropy and KL figure (log-likelihoods stay in nats)
-    #[arg(long, value_name = "UNITS", default_value = "nats", value_parser = ["nats", "bits"])]
-    pub units: String,
+    #[arg(long, value_name = "UNITS", default_value = "nats")]
+    pub units: Units,
 
     #[command(flatten)]
     pub plot: PlotArgs,
@@ -58,9 +59,8 @@ pub struct PlotArgs {
 
     /// What the plot shows: the mean log-likelihood, the cross-entropy, or the KL divergence
     /// (which needs H(P): --sample, --true, or discrete data)
-    #[arg(long, value_name = "METRIC", default_value = "loglik",
-          value_parser = ["loglik", "cross_entropy", "kl"])]
-    pub plot_metric: String,
+    #[arg(long, value_name = "METRIC", default_value = "loglik")]
+    pub plot_metric: MetricChoice,
 
     /// Picture size in pixels
     #[arg(long, value_name = "WxH", default_value = "1200x800")]
@@ -71,15 +71,13 @@ pub struct PlotArgs {
     pub plot_pair: Option<String>,
 }
 
-/// Largest number of streamed samples the analysis reads back into memory (2²⁵: 256 MiB).
-const ANALYSIS_IN_MEMORY: u64 = 1 << 25;
-
 /// Runs the sweep and writes the report; returns the exit code.
 pub fn run(args: &SweepArgs) -> Result<i32> {
-    let format: Format = args.format.parse()?;
+    let format = args.format;
     let backend = args.backend.backend()?;
     let job = args.job.build()?;
-    let strategy = args.backend.strategy.parse()?;
+    let strategy = args.backend.strategy;
+    let session = job.session();
     let outcome = match &job.data {
         JobData::Memory(xs) => {
             let sj = SweepJob {
@@ -87,11 +85,9 @@ pub fn run(args: &SweepArgs) -> Result<i32> {
                 grid: job.grid.clone(),
                 data: xs,
                 backend,
-                adapter: job.adapter.clone(),
-                shape: job.shape,
                 strategy,
             };
-            sweep::run(&sj, &mut |msg| eprintln!("klgrid: {msg}"))?
+            engine::run(&session, &sj, &mut |msg| eprintln!("klgrid: {msg}"))?
         }
         JobData::Input(spec) => {
             let reader = input::open(spec)?;
@@ -100,11 +96,15 @@ pub fn run(args: &SweepArgs) -> Result<i32> {
                 family: job.family,
                 grid: job.grid.clone(),
                 backend,
-                adapter: job.adapter.clone(),
-                shape: job.shape,
                 strategy,
             };
-            let out = sweep::run_stream(&sj, reader, &mut |msg| progress.note(msg), &progress);
+            let out = engine::run_stream(
+                &session,
+                &sj,
+                reader,
+                &mut |msg| progress.note(msg),
+                &progress,
+            );
             progress.finish();
             out?
         }
@@ -120,37 +120,23 @@ pub fn run(args: &SweepArgs) -> Result<i32> {
     let opts = AnalysisOptions {
         truth,
         refine: args.refine,
-        units: args.units.parse()?,
-        adapter: job.adapter.clone(),
-        shape: job.shape,
+        units: args.units,
     };
-    // The analysis re-reads streamed data into memory (numeric MLE, refinement, empirical
-    // entropy) unless they are too many or came from stdin; then those parts are skipped with a
-    // note (and --refine is an error).
-    let loaded = match &job.data {
-        JobData::Memory(_) => None,
-        // Standard input cannot be read twice.
-        JobData::Input(spec)
-            if !matches!(spec.source, input::Source::Stdin)
-                && outcome.primary.partials.n <= ANALYSIS_IN_MEMORY =>
-        {
-            Some(job.load()?)
-        }
+    // The samples the analysis needs: drawn, or kept by the pipeline from its one pass over a
+    // streamed source (never read twice).
+    let memory = match &job.data {
+        JobData::Memory(xs) => Some(xs.as_slice()),
         JobData::Input(_) => None,
     };
-    let xs: Option<&[f64]> = match &job.data {
-        JobData::Memory(xs) => Some(xs),
-        JobData::Input(_) => loaded.as_deref(),
-    };
-    let an = analysis::analyse(job.family, &job.grid, xs, &outcome, &opts)?;
+    let xs = outcome.samples(memory);
+    let an = analysis::analyse(&session, job.family, &job.grid, xs, &outcome, &opts)?;
     let rep = Report {
         family: job.family,
         grid: &job.grid,
         outcome: &outcome,
         data_source: job.data_source.clone(),
         data_seconds: outcome.input.as_ref().map_or(job.data_seconds, |i| i.1),
-        mle_mean_loglik: outcome.mle_mean_loglik,
-        analysis: Some(&an),
+        analysis: &an,
     };
     if let Some(path) = &args.plot.plot {
         draw_plot(args, &job.grid, job.family, &outcome, &an, path)?;
@@ -161,7 +147,7 @@ pub fn run(args: &SweepArgs) -> Result<i32> {
             let reference = outcome
                 .reference
                 .as_ref()
-                .map_or("reference", |r| r.backend);
+                .map_or("reference", |r| r.backend.name());
             eprintln!(
                 "klgrid: {} and {reference} disagree: max relative difference {:.3e} (tolerance {:.0e}), argmax {}, {} support mismatches",
                 outcome.primary.backend,
@@ -179,18 +165,19 @@ pub fn run(args: &SweepArgs) -> Result<i32> {
 /// Draws `--plot`.
 fn draw_plot(
     args: &SweepArgs,
-    grid: &klgrid::grid::Grid,
-    family: &'static dyn klgrid::family::Family,
-    outcome: &sweep::SweepOutcome,
+    grid: &klgrid::model::grid::Grid,
+    family: &'static dyn klgrid::model::Family,
+    outcome: &SweepOutcome,
     an: &analysis::Analysis,
     path: &std::path::Path,
 ) -> Result<()> {
     use klgrid::plot::{self, Metric, PlotInput};
     let p = &args.plot;
     plot::ImageFormat::from_path(path)?;
-    let metric = match p.plot_metric.as_str() {
-        "cross_entropy" => Metric::CrossEntropy,
-        "kl" => {
+    let metric = match p.plot_metric {
+        MetricChoice::Loglik => Metric::Loglik,
+        MetricChoice::CrossEntropy => Metric::CrossEntropy,
+        MetricChoice::Kl => {
             let entropy = an.entropy.as_ref().map(|h| h.value).ok_or_else(|| {
                 Error::input(format!(
                     "--plot-metric kl needs H(P): {}",
@@ -199,7 +186,6 @@ fn draw_plot(
             })?;
             Metric::Kl { entropy }
         }
-        _ => Metric::Loglik,
     };
     let ev = &outcome.primary;
     let title = format!(

@@ -1,7 +1,7 @@
 //! Reading samples: text, CSV/TSV, NumPy `.npy` and raw little-endian binary, from a file or
 //! standard input, optionally gzip- or zstd-compressed, behind one interface,
 //! [`SampleReader`], that hands out samples in pieces so that data larger than memory can be
-//! streamed (see [`crate::sweep::run_stream`]).
+//! streamed (see [`crate::engine::pipeline::run_stream`]).
 //!
 //! Every reader applies the same checks ([`check::Checker`]): NaN and ±∞ are errors naming the
 //! file and the line (text) or element (binary) — or, with `skip_nonfinite`, are dropped and
@@ -25,9 +25,10 @@ use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
 /// A data format.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
     /// Text: one number per line, or whitespace-separated columns; `#` comments.
+    #[value(alias = "txt")]
     Text,
     /// Comma-separated values (header detected, quoted fields, `#` comment lines).
     Csv,

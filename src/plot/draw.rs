@@ -1,7 +1,7 @@
 //! Drawing with plotters, for any backend (PNG bitmap or SVG).
 
 use super::{chi2_2, contour, coord, crossings, profile, PlotInput, CHI2_1_95, REGION_LEVELS};
-use crate::grid::Spacing;
+use crate::model::grid::Spacing;
 use plotters::coord::Shift as AreaShift;
 use plotters::prelude::*;
 use plotters::style::colors::colormaps::ViridisRGB;

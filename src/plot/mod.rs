@@ -3,7 +3,7 @@
 //! PNG or SVG by the file's extension, drawn with plotters and an embedded font (DejaVu Sans), so
 //! it works on a machine without system fonts.
 //!
-//! Likelihood-ratio regions (Wilks), with the levels and thresholds of [`crate::intervals`]: with
+//! Likelihood-ratio regions (Wilks), with the levels and thresholds of [`crate::analysis::intervals`]: with
 //! S(θ) = Σᵢ log Q(xᵢ | θ) and Ŝ its maximum over the grid, a 1-parameter (or profile) region at
 //! level 95% is {θ : 2(Ŝ − S(θ)) ≤ χ²₁(0.95) = 3.841}; the 2-parameter joint regions at 68% and
 //! 95% use χ²₂ = −2 ln(1 − level): 2.279 and 5.991.
@@ -11,13 +11,25 @@
 mod contour;
 mod draw;
 
+use crate::engine::partials::Partials;
 use crate::error::{Error, Result};
-use crate::family::Family;
-use crate::grid::{Grid, Spacing};
-use crate::partial::Partials;
+use crate::model::grid::{Grid, Spacing};
+use crate::model::Family;
 use std::path::Path;
 
-pub use crate::intervals::{chi2_2, CHI2_1_95, REGION_LEVELS};
+pub use crate::analysis::intervals::{chi2_2, CHI2_1_95, REGION_LEVELS};
+
+/// `--plot-metric`: what the plot shows, as chosen on the command line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum MetricChoice {
+    /// The mean log-likelihood.
+    Loglik,
+    /// The cross-entropy.
+    #[value(name = "cross_entropy")]
+    CrossEntropy,
+    /// The KL divergence (needs H(P)).
+    Kl,
+}
 
 /// What the plot shows per grid point.
 #[derive(Debug, Clone, Copy, PartialEq)]

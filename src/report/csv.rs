@@ -12,8 +12,8 @@ pub fn write(r: &Report<'_>, w: &mut dyn Write) -> std::io::Result<()> {
     let fam = r.family;
     let p = &r.outcome.primary.partials;
     let units = r.units();
-    let kl = r.analysis.and_then(|a| a.kl.as_deref());
-    let kl_exact = r.analysis.and_then(|a| a.kl_exact.as_deref());
+    let kl = r.analysis.kl.as_deref();
+    let kl_exact = r.analysis.kl_exact.as_deref();
     let names: Vec<&str> = fam.params().iter().map(|p| p.name).collect();
     writeln!(
         w,

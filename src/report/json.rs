@@ -3,8 +3,8 @@
 
 use super::Report;
 use crate::analysis::Analysis;
-use crate::family::Family;
-use crate::sweep::{Agreement, Evaluation};
+use crate::engine::{Agreement, Evaluation};
+use crate::model::Family;
 use serde_json::{json, Map, Value};
 use std::io::Write;
 
@@ -209,19 +209,17 @@ pub fn write(r: &Report<'_>, w: &mut dyn Write) -> std::io::Result<()> {
     );
     head.insert("tolerance".into(), json!(fam.kernel_class().tolerance()));
     let units = r.units();
-    let an = r.analysis;
-    let kl = an.and_then(|a| a.kl.as_deref());
-    let kl_exact = an.and_then(|a| a.kl_exact.as_deref());
-    if let Some(a) = an {
-        head.insert("units".into(), json!(units.name()));
-        head.insert(
-            "truth".into(),
-            a.truth
-                .as_ref()
-                .map_or(Value::Null, |t| json!(t.to_string())),
-        );
-        entropy(a, &mut head);
-    }
+    let a = r.analysis;
+    let kl = a.kl.as_deref();
+    let kl_exact = a.kl_exact.as_deref();
+    head.insert("units".into(), json!(units.name()));
+    head.insert(
+        "truth".into(),
+        a.truth
+            .as_ref()
+            .map_or(Value::Null, |t| json!(t.to_string())),
+    );
+    entropy(a, &mut head);
     let best = out.best.map_or(Value::Null, |i| {
         let mut b = json!({
             "index": i,
@@ -238,36 +236,21 @@ pub fn write(r: &Report<'_>, w: &mut dyn Write) -> std::io::Result<()> {
         b
     });
     head.insert("best".into(), best);
-    match an {
-        Some(a) => {
-            head.insert("identity".into(), identity(a));
-            head.insert(
-                "mle".into(),
-                a.mle.as_ref().map_or(Value::Null, |m| {
-                    json!({
-                        "theta": theta_obj(fam, &m.theta),
-                        "method": m.method.name(),
-                        "mean_loglik": num(m.mean_loglik),
-                    })
-                }),
-            );
-            head.insert("refined".into(), refined(fam, a));
-            head.insert("intervals".into(), intervals(a));
-            head.insert("regions".into(), regions(a));
-        }
-        None => {
-            head.insert(
-                "mle".into(),
-                out.mle.as_ref().map_or(Value::Null, |m| {
-                    json!({
-                        "theta": theta_obj(fam, m),
-                        "mean_loglik": r.mle_mean_loglik.map_or(Value::Null, num),
-                    })
-                }),
-            );
-        }
-    }
-    if let Some(note) = &out.mle_note {
+    head.insert("identity".into(), identity(a));
+    head.insert(
+        "mle".into(),
+        a.mle.as_ref().map_or(Value::Null, |m| {
+            json!({
+                "theta": theta_obj(fam, &m.theta),
+                "method": m.method.name(),
+                "mean_loglik": num(m.mean_loglik),
+            })
+        }),
+    );
+    head.insert("refined".into(), refined(fam, a));
+    head.insert("intervals".into(), intervals(a));
+    head.insert("regions".into(), regions(a));
+    if let Some(note) = &a.mle_note {
         if head.get("mle").is_none_or(Value::is_null) {
             head.insert("mle_note".into(), json!(note));
         }

@@ -5,11 +5,11 @@ pub mod csv;
 pub mod json;
 pub mod table;
 
+use crate::analysis::identity::Units;
 use crate::analysis::Analysis;
-use crate::family::Family;
-use crate::grid::Grid;
-use crate::identity::Units;
-use crate::sweep::SweepOutcome;
+use crate::engine::SweepOutcome;
+use crate::model::grid::Grid;
+use crate::model::Family;
 
 /// Everything a report shows.
 pub struct Report<'a> {
@@ -20,22 +20,19 @@ pub struct Report<'a> {
     pub data_source: String,
     /// Seconds spent reading or drawing the data.
     pub data_seconds: f64,
-    /// Mean log-likelihood at the closed-form MLE, by the f64 full density.
-    pub mle_mean_loglik: Option<f64>,
-    /// Entropy, KL, identity, MLE, refinement and intervals (`sweep`); `None` reports the grid
-    /// and the closed-form MLE only.
-    pub analysis: Option<&'a Analysis>,
+    /// Entropy, KL, identity, MLE, refinement and intervals.
+    pub analysis: &'a Analysis,
 }
 
 impl Report<'_> {
     /// Units of entropy, cross-entropy and KL figures.
     pub fn units(&self) -> Units {
-        self.analysis.map_or(Units::Nats, |a| a.units)
+        self.analysis.units
     }
 }
 
 /// Output format of `sweep`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
     Table,
     Csv,
@@ -67,19 +64,6 @@ pub fn write(
         Format::Csv => csv::write(report, w),
         Format::Json => json::write(report, w),
     }
-}
-
-/// Index of the smallest cross-entropy −S/n, computed from its own column (ties: first).
-pub fn argmin_cross_entropy(outcome: &SweepOutcome) -> Option<usize> {
-    let p = &outcome.primary.partials;
-    let mut best: Option<(usize, f64)> = None;
-    for i in 0..p.len() {
-        let ce = -p.mean_loglik(i);
-        if ce.is_finite() && best.is_none_or(|(_, b)| ce < b) {
-            best = Some((i, ce));
-        }
-    }
-    best.map(|(i, _)| i)
 }
 
 /// `mu = 1.5, sigma = 2` for θ in the family's parameter order.

@@ -1,9 +1,9 @@
 //! The table report, for people: the best point, the MLE, the identity, timings, agreement and a
 //! short view of the grid.
 
-use super::{argmin_cross_entropy, fmt_num, theta_text, Report};
+use super::{fmt_num, theta_text, Report};
+use crate::analysis::identity::{EntropyMethod, EntropySource};
 use crate::analysis::Analysis;
-use crate::identity::{EntropyMethod, EntropySource};
 use std::io::Write;
 
 /// Rows of the "top points" view.
@@ -68,8 +68,8 @@ pub fn write(r: &Report<'_>, w: &mut dyn Write) -> std::io::Result<()> {
     let units = r.units();
     let u = units.name();
     let an = r.analysis;
-    let kl = an.and_then(|a| a.kl.as_deref());
-    let kl_exact = an.and_then(|a| a.kl_exact.as_deref());
+    let kl = an.kl.as_deref();
+    let kl_exact = an.kl_exact.as_deref();
     let kl_text = |i: usize| {
         let mut t = String::new();
         if let Some(k) = kl {
@@ -82,10 +82,8 @@ pub fn write(r: &Report<'_>, w: &mut dyn Write) -> std::io::Result<()> {
         }
         t
     };
-    if let Some(a) = an {
-        if let Some(t) = &a.truth {
-            writeln!(w, "truth       P = {t}")?;
-        }
+    if let Some(t) = &an.truth {
+        writeln!(w, "truth       P = {t}")?;
     }
     match out.best {
         Some(i) => {
@@ -104,37 +102,7 @@ pub fn write(r: &Report<'_>, w: &mut dyn Write) -> std::io::Result<()> {
             "best θ      none: every grid point has a sample outside its support (likelihood 0)"
         )?,
     }
-    match an {
-        Some(a) => analysis_lines(r, a, w)?,
-        None => {
-            if let Some(i) = out.best {
-                let same = argmin_cross_entropy(out) == Some(i);
-                writeln!(
-                    w,
-                    "identity    argmax likelihood {} argmin cross-entropy (grid point {i}{})",
-                    if same { "=" } else { "!=" },
-                    if same { "" } else { ", check precision" }
-                )?;
-            }
-            match &out.mle {
-                Some(m) => {
-                    let ll = r
-                        .mle_mean_loglik
-                        .map(|v| format!("   mean loglik {}", fmt_num(v)));
-                    writeln!(
-                        w,
-                        "MLE         {}{}",
-                        theta_text(fam, m),
-                        ll.unwrap_or_default()
-                    )?
-                }
-                None => match &out.mle_note {
-                    Some(note) => writeln!(w, "MLE         {note}")?,
-                    None => writeln!(w, "MLE         no closed form for {}", fam.name())?,
-                },
-            }
-        }
-    }
+    analysis_lines(r, an, w)?;
     if let (Some(a), Some(re)) = (&out.agreement, &out.reference) {
         writeln!(
             w,
@@ -170,7 +138,7 @@ pub fn write(r: &Report<'_>, w: &mut dyn Write) -> std::io::Result<()> {
     if let Some(re) = &out.reference {
         write!(w, ", {} {:.3} s", re.backend, re.eval_seconds)?;
     }
-    if let Some(rf) = r.analysis.and_then(|a| a.refined.as_ref()) {
+    if let Some(rf) = r.analysis.refined.as_ref() {
         write!(w, ", refine {:.3} s", rf.eval_seconds)?;
     }
     writeln!(w)?;
@@ -287,10 +255,13 @@ fn analysis_lines(r: &Report<'_>, a: &Analysis, w: &mut dyn Write) -> std::io::R
             m.method.name().replace('_', " "),
             fmt_num(m.mean_loglik)
         )?,
-        None => writeln!(
-            w,
-            "MLE         none: the likelihood is 0 at every grid point"
-        )?,
+        None => match &a.mle_note {
+            Some(note) => writeln!(w, "MLE         {note}")?,
+            None => writeln!(
+                w,
+                "MLE         none: the likelihood is 0 at every grid point"
+            )?,
+        },
     }
     if let Some(rf) = &a.refined {
         let steps: Vec<String> = fam

@@ -1,15 +1,31 @@
 //! Shared helpers for the integration tests.
 #![allow(dead_code)]
 
-use klgrid::family::{lookup, Family};
-use klgrid::gpu::GpuContext;
-use klgrid::grid::{AxisSpec, Grid};
+use klgrid::engine::{Session, SessionOptions};
+use klgrid::model::grid::{AxisSpec, Grid};
+use klgrid::model::{lookup, Family};
 
-/// Opens the GPU, or returns `None` (test skipped, with a note) when no adapter exists. With
-/// `KLGRID_REQUIRE_GPU=1` (as in CI) a missing adapter fails the test instead.
-pub fn gpu() -> Option<GpuContext> {
-    match GpuContext::open(std::env::var("KLGRID_ADAPTER").ok().as_deref()) {
-        Ok(ctx) => Some(ctx),
+/// A session with the GPU opened (on `KLGRID_ADAPTER` if set), or `None` (test skipped, with a
+/// note) when no adapter exists. With `KLGRID_REQUIRE_GPU=1` (as in CI) a missing adapter fails
+/// the test instead.
+pub fn gpu() -> Option<Session> {
+    gpu_with(SessionOptions::default())
+}
+
+/// A session on `KLGRID_ADAPTER` (if set); the device is opened when a GPU path needs it.
+pub fn session() -> Session {
+    Session::new(SessionOptions {
+        adapter: std::env::var("KLGRID_ADAPTER").ok(),
+        ..SessionOptions::default()
+    })
+}
+
+/// [`gpu`] with other session options (kernel shape, batch limits).
+pub fn gpu_with(mut options: SessionOptions) -> Option<Session> {
+    options.adapter = std::env::var("KLGRID_ADAPTER").ok();
+    let session = Session::new(options);
+    match session.gpu() {
+        Ok(_) => Some(session),
         Err(e) => {
             if std::env::var("KLGRID_REQUIRE_GPU").is_ok_and(|v| v == "1") {
                 panic!("KLGRID_REQUIRE_GPU=1 but no GPU adapter: {e}");
@@ -36,8 +52,8 @@ pub fn grid(fam: &dyn Family, specs: &[&str]) -> Grid {
 /// positive ones log-spaced over [θ/2, 2θ], (0, 1) ones θ ± 0.3 clipped to [0.05, 0.95], and
 /// integer ones fixed.
 pub fn example_grid(fam: &dyn Family, k: usize) -> Grid {
-    use klgrid::family::Domain;
-    use klgrid::grid::Spacing;
+    use klgrid::model::grid::Spacing;
+    use klgrid::model::Domain;
     let theta = fam.example_theta();
     let specs = fam
         .params()

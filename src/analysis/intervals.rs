@@ -1,0 +1,472 @@
+//! Likelihood-ratio (Wilks) intervals and joint regions, read off a grid.
+//!
+//! For parameter j, the profile log-likelihood on the grid is Sⱼ(v) = max over the other axes of
+//! S(θ) at θⱼ = v, and the deviance Dⱼ(v) = 2·(max S − Sⱼ(v)). By Wilks' theorem D is
+//! asymptotically χ²₁ at the true value, so the 95% interval is {v : Dⱼ(v) ≤ χ²₁(0.95) = 3.8415}.
+//!
+//! On a grid:
+//! * max S is the grid maximum of the profile, refined by the parabola through the best profile
+//!   value and its two neighbours (its vertex, where the parabola is concave) — on a coarse grid
+//!   the grid maximum can lie far below the true one;
+//! * the ends are interpolated linearly in the signed root deviance r = √D between the last node
+//!   inside and the first node outside, the nodes being the grid values and the vertex (r = 0).
+//!   r is linear on either side of the maximum when S is quadratic, so the ends are exact for a
+//!   quadratic profile whatever the step;
+//! * coordinates are θ for linear and list axes and ln θ for log-spaced ones;
+//! * the interval is the connected run of nodes around the maximum; when it reaches the first or
+//!   last grid value the end is not reported (`null`) and `open_low`/`open_high` says so.
+//!
+//! Joint regions (grids with exactly two free axes x and y): {θ : 2·(max S − S₂(θ)) ≤ χ²₂(level)}
+//! with χ²₂(level) = −2·ln(1 − level) (2.2789 for 68%, 5.9915 for 95%), S₂ the profile over any
+//! other axes. They are given row by row: for each grid value of x, the interval of y, found as
+//! above with the overall max S (the larger of the two axes' profile maxima); rows whose best
+//! value is outside are left out. `polygon` traces the lows upwards in x and the highs back.
+//!
+//! With `--refine`, each interval is read off the latest grid on which it is closed (finest
+//! resolution), each region off the grid on which it is closed with the most rows; `round` says
+//! which (0: the sweep's grid).
+
+use crate::engine::partials::Partials;
+use crate::model::grid::{Grid, Spacing};
+use crate::model::{Domain, Family};
+
+/// χ²₁ quantile at 0.95.
+pub const CHI2_1_95: f64 = 3.841_458_820_694_124;
+
+/// Confidence level of the per-parameter intervals.
+pub const INTERVAL_LEVEL: f64 = 0.95;
+
+/// Levels of the joint regions.
+pub const REGION_LEVELS: [f64; 2] = [0.68, 0.95];
+
+/// χ²₂ quantile: −2·ln(1 − level).
+pub fn chi2_2(level: f64) -> f64 {
+    -2.0 * (1.0 - level).ln()
+}
+
+/// The ends of a likelihood-ratio set along one coordinate.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Span {
+    /// Lower end (θ units); `None` when open.
+    pub low: Option<f64>,
+    pub high: Option<f64>,
+    pub open_low: bool,
+    pub open_high: bool,
+}
+
+/// A per-parameter likelihood-ratio interval.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Interval {
+    /// Index of the parameter in the family's order.
+    pub param: usize,
+    pub name: String,
+    pub span: Span,
+    pub level: f64,
+    /// The grid it was read off: 0 for the sweep's grid, r for refinement round r.
+    pub round: usize,
+}
+
+/// One row of a joint region: the y-interval at a grid value of x.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RegionRow {
+    pub x: f64,
+    pub span: Span,
+}
+
+/// A joint likelihood-ratio region of two parameters.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Region {
+    pub level: f64,
+    pub threshold: f64,
+    /// Parameter names of the two axes.
+    pub x: String,
+    pub y: String,
+    pub rows: Vec<RegionRow>,
+    /// Closed polygon (first point not repeated): row lows in increasing x, then highs back.
+    pub polygon: Vec<[f64; 2]>,
+    /// Whether the region reaches the grid's edge (first or last row, or an open row).
+    pub open: bool,
+    pub round: usize,
+}
+
+/// Axes the intervals are computed for: more than one value, not an integer parameter.
+pub fn free_axes(family: &dyn Family, grid: &Grid) -> Vec<usize> {
+    let params = family.params();
+    (0..grid.axes().len())
+        .filter(|&a| {
+            let ax = &grid.axes()[a];
+            ax.values.len() > 1 && params[ax.param].domain != Domain::PositiveInteger
+        })
+        .collect()
+}
+
+/// Index along each axis of grid point `i` (row-major, last axis fastest).
+fn strides(grid: &Grid) -> Vec<usize> {
+    let axes = grid.axes();
+    let mut s = vec![1; axes.len()];
+    for a in (0..axes.len().saturating_sub(1)).rev() {
+        s[a] = s[a + 1] * axes[a + 1].values.len();
+    }
+    s
+}
+
+/// Profile S over the given axes (max over all others), flattened row-major over `keep`.
+fn profile(grid: &Grid, p: &Partials, keep: &[usize]) -> Vec<f64> {
+    let axes = grid.axes();
+    let st = strides(grid);
+    let len: usize = keep.iter().map(|&a| axes[a].values.len()).product();
+    let mut out = vec![f64::NEG_INFINITY; len];
+    for i in 0..p.len() {
+        let mut k = 0;
+        for &a in keep {
+            k = k * axes[a].values.len() + (i / st[a]) % axes[a].values.len();
+        }
+        let v = p.loglik(i);
+        if v > out[k] {
+            out[k] = v;
+        }
+    }
+    out
+}
+
+/// The axis coordinate: θ, or ln θ on log-spaced axes.
+fn coord(spacing: Spacing, v: f64) -> f64 {
+    if spacing == Spacing::Log {
+        v.ln()
+    } else {
+        v
+    }
+}
+
+fn uncoord(spacing: Spacing, u: f64) -> f64 {
+    if spacing == Spacing::Log {
+        u.exp()
+    } else {
+        u
+    }
+}
+
+/// The profile's maximum along one coordinate: (u of the vertex, value there). `u` ascending.
+fn peak(u: &[f64], s: &[f64]) -> Option<(f64, f64)> {
+    let mut b: Option<usize> = None;
+    for k in 0..s.len() {
+        if s[k].is_finite() && b.is_none_or(|b| s[k] > s[b]) {
+            b = Some(k);
+        }
+    }
+    let b = b?;
+    if b == 0 || b + 1 == s.len() || !s[b - 1].is_finite() || !s[b + 1].is_finite() {
+        return Some((u[b], s[b]));
+    }
+    let (x0, x1, x2) = (u[b - 1], u[b], u[b + 1]);
+    let (y0, y1, y2) = (s[b - 1], s[b], s[b + 1]);
+    let d1 = (y1 - y0) / (x1 - x0);
+    let d2 = (y2 - y1) / (x2 - x1);
+    let a = (d2 - d1) / (x2 - x0);
+    if a.is_nan() || a >= 0.0 {
+        return Some((u[b], s[b]));
+    }
+    let m = (0.5 * (x0 + x1) - d1 / (2.0 * a)).clamp(x0, x2);
+    let pm = y0 + d1 * (m - x0) + a * (m - x0) * (m - x1);
+    Some(if pm > y1 { (m, pm) } else { (x1, y1) })
+}
+
+/// The set {D ≤ threshold} around the vertex `(m, pm)`, with max S = `smax`; `None` when the
+/// vertex itself is outside. `u` ascending; results in the axis coordinate.
+fn span_coord(
+    u: &[f64],
+    s: &[f64],
+    m: f64,
+    pm: f64,
+    smax: f64,
+    threshold: f64,
+) -> Option<(Option<f64>, Option<f64>)> {
+    let r = |v: f64| {
+        if v.is_finite() {
+            (2.0 * (smax - v)).max(0.0).sqrt()
+        } else {
+            f64::INFINITY
+        }
+    };
+    let rt = threshold.sqrt();
+    let rm = r(pm);
+    if rm > rt {
+        return None;
+    }
+    let cross = |(u0, r0): (f64, f64), (u1, r1): (f64, f64)| {
+        if r1.is_infinite() {
+            u0
+        } else {
+            u0 + (rt - r0) / (r1 - r0) * (u1 - u0)
+        }
+    };
+    let mut high = None;
+    let mut prev = (m, rm);
+    for k in (0..u.len()).filter(|&k| u[k] > m) {
+        let node = (u[k], r(s[k]));
+        if node.1 > rt {
+            high = Some(cross(prev, node));
+            break;
+        }
+        prev = node;
+    }
+    let mut low = None;
+    let mut prev = (m, rm);
+    for k in (0..u.len()).rev().filter(|&k| u[k] < m) {
+        let node = (u[k], r(s[k]));
+        if node.1 > rt {
+            low = Some(cross(prev, node));
+            break;
+        }
+        prev = node;
+    }
+    Some((low, high))
+}
+
+/// A [`Span`] in θ units from coordinate ends.
+fn to_span(spacing: Spacing, ends: (Option<f64>, Option<f64>)) -> Span {
+    Span {
+        low: ends.0.map(|u| uncoord(spacing, u)),
+        high: ends.1.map(|u| uncoord(spacing, u)),
+        open_low: ends.0.is_none(),
+        open_high: ends.1.is_none(),
+    }
+}
+
+/// Coordinates of an axis sorted ascending, and the permutation that sorts them.
+fn sorted_coords(grid: &Grid, a: usize) -> (Vec<f64>, Vec<usize>) {
+    let ax = &grid.axes()[a];
+    let mut order: Vec<usize> = (0..ax.values.len()).collect();
+    order.sort_by(|&i, &j| ax.values[i].total_cmp(&ax.values[j]));
+    let u = order
+        .iter()
+        .map(|&i| coord(ax.spacing, ax.values[i]))
+        .collect();
+    (u, order)
+}
+
+/// The 1-D profile of axis `a`: ascending coordinates and profile values, and its peak.
+fn axis_profile(grid: &Grid, p: &Partials, a: usize) -> (Vec<f64>, Vec<f64>, Option<(f64, f64)>) {
+    let (u, order) = sorted_coords(grid, a);
+    let prof = profile(grid, p, &[a]);
+    let s: Vec<f64> = order.iter().map(|&i| prof[i]).collect();
+    let pk = peak(&u, &s);
+    (u, s, pk)
+}
+
+/// The 95% likelihood-ratio interval of the parameter on axis `a` of `grid`.
+pub fn interval(family: &dyn Family, grid: &Grid, p: &Partials, a: usize) -> Option<Interval> {
+    let ax = &grid.axes()[a];
+    let (u, s, pk) = axis_profile(grid, p, a);
+    let (m, pm) = pk?;
+    let ends = span_coord(&u, &s, m, pm, pm, CHI2_1_95)?;
+    Some(Interval {
+        param: ax.param,
+        name: family.params()[ax.param].name.to_string(),
+        span: to_span(ax.spacing, ends),
+        level: INTERVAL_LEVEL,
+        round: 0,
+    })
+}
+
+/// The joint region at `level` of a grid with exactly two free axes; `None` otherwise.
+pub fn region(family: &dyn Family, grid: &Grid, p: &Partials, level: f64) -> Option<Region> {
+    let free = free_axes(family, grid);
+    let &[ax, ay] = free.as_slice() else {
+        return None;
+    };
+    let (px, py) = (axis_profile(grid, p, ax).2?, axis_profile(grid, p, ay).2?);
+    let smax = px.1.max(py.1);
+    let threshold = chi2_2(level);
+    let (ux, ox) = sorted_coords(grid, ax);
+    let (uy, oy) = sorted_coords(grid, ay);
+    let (sx, sy) = (grid.axes()[ax].spacing, grid.axes()[ay].spacing);
+    let prof = profile(grid, p, &[ax, ay]);
+    let ny = uy.len();
+    let mut rows = Vec::new();
+    let mut open = false;
+    for (kx, &ix) in ox.iter().enumerate() {
+        let s: Vec<f64> = oy.iter().map(|&iy| prof[ix * ny + iy]).collect();
+        let Some((m, pm)) = peak(&uy, &s) else {
+            continue;
+        };
+        let Some(ends) = span_coord(&uy, &s, m, pm, smax, threshold) else {
+            continue;
+        };
+        let span = to_span(sy, ends);
+        open |= span.open_low || span.open_high || kx == 0 || kx + 1 == ox.len();
+        rows.push(RegionRow {
+            x: uncoord(sx, ux[kx]),
+            span,
+        });
+    }
+    if rows.is_empty() {
+        return None;
+    }
+    let (ymin, ymax) = (uncoord(sy, uy[0]), uncoord(sy, uy[ny - 1]));
+    let mut polygon: Vec<[f64; 2]> = rows
+        .iter()
+        .map(|r| [r.x, r.span.low.unwrap_or(ymin)])
+        .collect();
+    polygon.extend(
+        rows.iter()
+            .rev()
+            .map(|r| [r.x, r.span.high.unwrap_or(ymax)]),
+    );
+    let names = family.params();
+    Some(Region {
+        level,
+        threshold,
+        x: names[grid.axes()[ax].param].name.to_string(),
+        y: names[grid.axes()[ay].param].name.to_string(),
+        rows,
+        polygon,
+        open,
+        round: 0,
+    })
+}
+
+/// Intervals of every free parameter, each read off the latest of `grids` (round 0 first) on which
+/// it is closed, else off the latest grid; and, for two free parameters, the joint regions, each
+/// read off the grid on which it is closed with the most rows (the latest on ties), else off the
+/// latest grid.
+pub fn all(family: &dyn Family, grids: &[(&Grid, &Partials)]) -> (Vec<Interval>, Vec<Region>) {
+    let Some(&(last, _)) = grids.last() else {
+        return (Vec::new(), Vec::new());
+    };
+    let mut intervals = Vec::new();
+    for a in free_axes(family, last) {
+        let param = last.axes()[a].param;
+        // The latest closed interval, else the latest one.
+        let mut pick: Option<Interval> = None;
+        for (round, &(g, p)) in grids.iter().enumerate().rev() {
+            let Some(a) = g.axes().iter().position(|x| x.param == param) else {
+                continue;
+            };
+            if let Some(mut iv) = interval(family, g, p, a) {
+                iv.round = round;
+                let closed = !iv.span.open_low && !iv.span.open_high;
+                if closed || pick.is_none() {
+                    pick = Some(iv);
+                }
+                if closed {
+                    break;
+                }
+            }
+        }
+        intervals.extend(pick);
+    }
+    intervals.sort_by_key(|iv| iv.param);
+    let mut regions = Vec::new();
+    for level in REGION_LEVELS {
+        // The closed region with the most rows (the latest on ties), else the latest region.
+        let mut pick: Option<Region> = None;
+        for (round, &(g, p)) in grids.iter().enumerate() {
+            if let Some(mut r) = region(family, g, p, level) {
+                r.round = round;
+                let better = match &pick {
+                    None => true,
+                    Some(q) => {
+                        (q.open && !r.open)
+                            || (q.open == r.open && (r.open || r.rows.len() >= q.rows.len()))
+                    }
+                };
+                if better {
+                    pick = Some(r);
+                }
+            }
+        }
+        regions.extend(pick);
+    }
+    (intervals, regions)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::grid::AxisSpec;
+    use crate::model::lookup;
+
+    fn grid(fam: &dyn Family, specs: &[&str]) -> Grid {
+        Grid::new(
+            fam,
+            specs.iter().map(|s| AxisSpec::parse(s).unwrap()).collect(),
+        )
+        .unwrap()
+    }
+
+    /// Partials of the normal log-likelihood with sufficient statistics (x̄, s², n), exactly.
+    fn normal_partials(g: &Grid, mean: f64, var: f64, n: u64) -> Partials {
+        let sum = (0..g.len())
+            .map(|i| {
+                let t = g.theta(i);
+                let (mu, s) = (t[0], t[1]);
+                let nf = n as f64;
+                -nf * (s.ln() + crate::model::HALF_LN_2PI)
+                    - nf * (var + (mean - mu).powi(2)) / (2.0 * s * s)
+            })
+            .collect();
+        Partials {
+            sum,
+            outside: vec![0; g.len()],
+            n,
+        }
+    }
+
+    #[test]
+    fn quadratic_profile_gives_the_exact_wald_interval_on_a_coarse_grid() {
+        // With sigma fixed, S(μ) is exactly quadratic: the interval is x̄ ± 1.96·σ/√n for any
+        // step, even one much larger than the interval.
+        let fam = lookup("normal").unwrap();
+        let g = grid(fam, &["mu=0:3:31", "sigma=2"]);
+        let p = normal_partials(&g, 1.4937, 4.0, 1_000_000);
+        let iv = interval(fam, &g, &p, 0).unwrap();
+        let half = CHI2_1_95.sqrt() * 2.0 / 1000.0;
+        assert!(
+            (iv.span.low.unwrap() - (1.4937 - half)).abs() < 1e-9,
+            "{iv:?}"
+        );
+        assert!(
+            (iv.span.high.unwrap() - (1.4937 + half)).abs() < 1e-9,
+            "{iv:?}"
+        );
+    }
+
+    #[test]
+    fn intervals_reaching_the_edge_are_open() {
+        let fam = lookup("normal").unwrap();
+        let g = grid(fam, &["mu=1.4:1.6:21", "sigma=2"]);
+        let p = normal_partials(&g, 1.5, 4.0, 100);
+        let iv = interval(fam, &g, &p, 0).unwrap();
+        assert!(iv.span.open_low && iv.span.open_high);
+        assert_eq!((iv.span.low, iv.span.high), (None, None));
+    }
+
+    #[test]
+    fn joint_region_of_the_normal_is_the_deviance_ellipse() {
+        // D(μ, σ) ≈ n(μ − x̄)²/σ̂² + 2n(σ − σ̂)²/σ̂²: at μ = x̄ the 95% σ-range is
+        // σ̂ ± σ̂·√(5.99/(2n)) to first order.
+        let fam = lookup("normal").unwrap();
+        let n = 10_000u64;
+        let g = grid(fam, &["mu=1.9:2.1:41", "sigma=0.9:1.1:41"]);
+        let p = normal_partials(&g, 2.0, 1.0, n);
+        let r = region(fam, &g, &p, 0.95).unwrap();
+        assert!(!r.open);
+        assert_eq!((r.x.as_str(), r.y.as_str()), ("mu", "sigma"));
+        let mid = r
+            .rows
+            .iter()
+            .find(|row| (row.x - 2.0).abs() < 1e-12)
+            .unwrap();
+        let half = (chi2_2(0.95) / (2.0 * n as f64)).sqrt();
+        let (lo, hi) = (mid.span.low.unwrap(), mid.span.high.unwrap());
+        assert!(
+            (hi - lo - 2.0 * half).abs() < 0.03 * 2.0 * half,
+            "{lo} {hi}"
+        );
+        // The 68% region lies inside the 95% one.
+        let r68 = region(fam, &g, &p, 0.68).unwrap();
+        assert!(r68.rows.len() < r.rows.len());
+        assert_eq!(r.polygon.len(), 2 * r.rows.len());
+    }
+}

@@ -1,0 +1,264 @@
+//! `--refine K`: K rounds of grid refinement around the best point, each evaluated on the
+//! sweep's own path and strategy, on the sweep's session (the device opened and the kernels
+//! compiled once for the sweep and every round).
+//!
+//! Each round builds a grid of the same shape (the same axes, in the same order, with the same
+//! number of values) centred on the current best point θ*. Per axis with more than one value, in
+//! the axis coordinate u (θ for linear and list axes, ln θ for log-spaced ones), with half-span
+//! H and step h = 2H/(count − 1):
+//!
+//! * θ* inside the axis: the new half-span is H' = max(H/2, h) — halved, but never less than one
+//!   old step, so the maximum, which lies between θ*'s two neighbours when the likelihood is
+//!   unimodal along the axis, stays inside;
+//! * θ* on an edge: the grid is shifted to centre θ* without shrinking (H' = H), since the
+//!   maximum may lie beyond it.
+//!
+//! The new axis runs linearly (log axes: log-linearly) with step h' = 2H'/(count − 1) and θ*
+//! exactly at the middle value (the lower middle for even counts, so [u* − H', u* + H'] shifted by
+//! half a step), so θ* stays on the grid; where that would leave the parameter's domain, the
+//! offending bound moves half-way from θ* to the domain's bound and the axis runs evenly between
+//! the bounds. Axes with one value and integer parameters keep their values. The refined point
+//! is the best point of all rounds (the latest on ties).
+
+use crate::engine::config::{EvalPath, Strategy};
+use crate::engine::partials::Partials;
+use crate::engine::pipeline::evaluate;
+use crate::engine::session::Session;
+use crate::error::Result;
+use crate::model::grid::{linspace, AxisSpec, Grid, Spacing};
+use crate::model::{Domain, Family};
+use std::time::Instant;
+
+/// One refinement round: its grid and the evaluation of it.
+#[derive(Debug, Clone)]
+pub struct Round {
+    pub grid: Grid,
+    pub partials: Partials,
+}
+
+/// The outcome of `--refine K`.
+#[derive(Debug, Clone)]
+pub struct Refined {
+    /// Rounds 1… (round 0 is the sweep's own grid, not repeated here).
+    pub rounds: Vec<Round>,
+    /// Best point of all rounds, in the family's parameter order.
+    pub theta: Vec<f64>,
+    /// S/n there, from the evaluating path.
+    pub mean_loglik: f64,
+    /// Per parameter (family order): the spacing between the best value and its neighbour on the
+    /// last grid; `None` for parameters the refinement does not move.
+    pub step: Vec<Option<f64>>,
+    /// Whether the last best point lies on an edge of a refined axis.
+    pub on_edge: bool,
+    /// Seconds spent evaluating the rounds (including GPU set-up).
+    pub eval_seconds: f64,
+}
+
+/// Whether the refinement moves this axis.
+fn refines(axis: &crate::model::grid::Axis, domain: Domain) -> bool {
+    axis.values.len() > 1 && domain != Domain::PositiveInteger
+}
+
+/// The next round's grid around `best` (a θ in the family's parameter order).
+pub fn next_grid(family: &dyn Family, grid: &Grid, best: &[f64]) -> Result<Grid> {
+    let params = family.params();
+    let specs = grid
+        .axes()
+        .iter()
+        .map(|a| {
+            let domain = params[a.param].domain;
+            if !refines(a, domain) {
+                return AxisSpec {
+                    name: a.name.clone(),
+                    values: a.values.clone(),
+                    spacing: a.spacing,
+                };
+            }
+            let log = a.spacing == Spacing::Log;
+            let u = |v: f64| if log { v.ln() } else { v };
+            let back = |x: f64| if log { x.exp() } else { x };
+            let (lo, hi) = (u(a.min), u(a.max));
+            let count = a.values.len();
+            let half = 0.5 * (hi - lo);
+            let h = (hi - lo) / (count - 1) as f64;
+            let v = best[a.param];
+            let c = u(v);
+            let on_edge = v <= a.min || v >= a.max;
+            let new_half = if on_edge { half } else { (0.5 * half).max(h) };
+            // θ* at index `mid` (the lower middle for even counts), step h'.
+            let mid = (count - 1) / 2;
+            let step = 2.0 * new_half / (count - 1) as f64;
+            let (mut l, mut r) = (c - mid as f64 * step, c + (count - 1 - mid) as f64 * step);
+            let mut clipped = false;
+            // Clip to the domain: a bound outside moves half-way from θ* to the domain's bound.
+            if !log && matches!(domain, Domain::Positive | Domain::OpenUnit) && l <= 0.0 {
+                l = 0.5 * v;
+                clipped = true;
+            }
+            if domain == Domain::OpenUnit && back(r) >= 1.0 {
+                r = u(0.5 * (1.0 + v));
+                clipped = true;
+            }
+            let mut values: Vec<f64> = if clipped {
+                linspace(l, r, count)
+            } else {
+                (0..count)
+                    .map(|k| {
+                        if k == mid {
+                            c
+                        } else {
+                            c + (k as f64 - mid as f64) * step
+                        }
+                    })
+                    .collect()
+            }
+            .into_iter()
+            .map(back)
+            .collect();
+            if !clipped {
+                values[mid] = v;
+            }
+            let distinct = values.windows(2).all(|w| w[1] > w[0]);
+            if !distinct {
+                // Past f64 resolution: keep the axis.
+                return AxisSpec {
+                    name: a.name.clone(),
+                    values: a.values.clone(),
+                    spacing: a.spacing,
+                };
+            }
+            if a.values[0] > a.values[count - 1] {
+                values.reverse();
+            }
+            AxisSpec {
+                name: a.name.clone(),
+                values,
+                spacing: if log { Spacing::Log } else { Spacing::Linear },
+            }
+        })
+        .collect();
+    Grid::new(family, specs)
+}
+
+/// Spacing between the best value and a neighbour on each refined axis.
+fn steps(family: &dyn Family, grid: &Grid, best: &[f64]) -> (Vec<Option<f64>>, bool) {
+    let params = family.params();
+    let mut step = vec![None; grid.n_params()];
+    let mut on_edge = false;
+    for a in grid.axes() {
+        if !refines(a, params[a.param].domain) {
+            continue;
+        }
+        let v = best[a.param];
+        let b = a.values.iter().position(|&x| x == v).unwrap_or(0);
+        let nb = if b + 1 < a.values.len() { b + 1 } else { b - 1 };
+        step[a.param] = Some((a.values[nb] - a.values[b]).abs());
+        on_edge |= v <= a.min || v >= a.max;
+    }
+    (step, on_edge)
+}
+
+/// Runs `rounds` refinement rounds from the sweep's grid and its best point `start`, evaluating
+/// each on `path` with `strategy` through `session`. Stops early when a round has no point with a
+/// finite likelihood.
+#[allow(clippy::too_many_arguments)]
+pub fn refine(
+    session: &Session,
+    family: &'static dyn Family,
+    grid: &Grid,
+    start: &[f64],
+    start_mean_loglik: f64,
+    xs: &[f64],
+    path: EvalPath,
+    strategy: Strategy,
+    rounds: u32,
+) -> Result<Refined> {
+    let t0 = Instant::now();
+    let mut done: Vec<Round> = Vec::new();
+    let mut best = start.to_vec();
+    let mut best_ll = start_mean_loglik;
+    for _ in 0..rounds {
+        let current = done.last().map_or(grid, |r| &r.grid);
+        let g = next_grid(family, current, &best)?;
+        let partials = evaluate(session, path, strategy, family, &g, xs)?.partials;
+        let Some(i) = partials.argmax() else { break };
+        let ll = partials.mean_loglik(i);
+        if ll >= best_ll {
+            best = g.theta(i);
+            best_ll = ll;
+        }
+        done.push(Round { grid: g, partials });
+    }
+    let last = done.last().map_or(grid, |r| &r.grid);
+    let (step, on_edge) = steps(family, last, &best);
+    Ok(Refined {
+        rounds: done,
+        theta: best,
+        mean_loglik: best_ll,
+        step,
+        on_edge,
+        eval_seconds: t0.elapsed().as_secs_f64(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::lookup;
+
+    fn grid(fam: &dyn Family, specs: &[&str]) -> Grid {
+        Grid::new(
+            fam,
+            specs.iter().map(|s| AxisSpec::parse(s).unwrap()).collect(),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn interior_best_halves_the_span_and_stays_on_the_grid() {
+        let fam = lookup("normal").unwrap();
+        let g = grid(fam, &["mu=0:3:31", "sigma=1:3:21"]);
+        let n = next_grid(fam, &g, &[1.5, 2.0]).unwrap();
+        let (mu, sigma) = (&n.axes()[0], &n.axes()[1]);
+        assert_eq!((mu.values.len(), sigma.values.len()), (31, 21));
+        assert!((mu.min - 0.75).abs() < 1e-12 && (mu.max - 2.25).abs() < 1e-12);
+        assert!((sigma.min - 1.5).abs() < 1e-12 && (sigma.max - 2.5).abs() < 1e-12);
+        assert!(mu.values.iter().any(|&v| (v - 1.5).abs() < 1e-15));
+    }
+
+    #[test]
+    fn edge_best_shifts_without_shrinking_and_domains_are_respected() {
+        let fam = lookup("normal").unwrap();
+        let g = grid(fam, &["mu=0:1:11", "sigma=0.5:2.5:5"]);
+        let n = next_grid(fam, &g, &[1.0, 0.5]).unwrap();
+        let mu = &n.axes()[0];
+        assert!((mu.min - 0.5).abs() < 1e-12 && (mu.max - 1.5).abs() < 1e-12);
+        // sigma on its lower edge: shifted down, clipped half-way to 0.
+        let s = &n.axes()[1];
+        assert!(
+            (s.min - 0.25).abs() < 1e-12 && (s.max - 1.5).abs() < 1e-12,
+            "{s:?}"
+        );
+        // Few values: the span never shrinks below one old step each side.
+        let g = grid(fam, &["mu=0:2:3", "sigma=1"]);
+        let n = next_grid(fam, &g, &[1.0, 1.0]).unwrap();
+        assert_eq!((n.axes()[0].min, n.axes()[0].max), (0.0, 2.0));
+        assert_eq!(n.axes()[1].values, vec![1.0]);
+    }
+
+    #[test]
+    fn log_axes_refine_in_log_space_and_unit_axes_stay_inside() {
+        let fam = lookup("gamma").unwrap();
+        let g = grid(fam, &["shape=log:0.1:10:5", "rate=1"]);
+        let n = next_grid(fam, &g, &[1.0, 1.0]).unwrap();
+        let a = &n.axes()[0];
+        assert_eq!(a.spacing, Spacing::Log);
+        assert!(
+            (a.min - 10f64.powf(-0.5)).abs() < 1e-12 && (a.max - 10f64.powf(0.5)).abs() < 1e-12
+        );
+        let b = lookup("bernoulli").unwrap();
+        let g = grid(b, &["p=0.1:0.9:9"]);
+        let n = next_grid(b, &g, &[0.9]).unwrap();
+        assert!(n.axes()[0].max < 1.0 && (n.axes()[0].max - 0.95).abs() < 1e-12);
+    }
+}

@@ -1,0 +1,111 @@
+//! The backend trait every evaluation path implements ([`ChunkEvaluator`]), and what an
+//! evaluation produces ([`Evaluation`]).
+//!
+//! A data set reaches an evaluator as chunks of [`CHUNK`](crate::engine::prepare::CHUNK)
+//! samples, in order: [`ChunkEvaluator::start`] fixes the centring (from the first chunk), then
+//! [`ChunkEvaluator::chunk`] once per chunk, then [`ChunkEvaluator::finish`]. Each chunk's
+//! partials are accumulated exactly ([`PartialSums`]), so the result does not depend on how the
+//! chunks were grouped (in memory, streamed, sharded). Opening an evaluator for a path and
+//! strategy is [`crate::engine::backend::open`].
+
+use crate::engine::config::{EvalPath, Strategy};
+use crate::engine::gpu::{AdapterSummary, KernelShape};
+use crate::engine::partials::{PartialSums, Partials};
+use crate::engine::prepare::Centre;
+use crate::error::Result;
+use std::time::Instant;
+
+/// One path's evaluation of the whole grid.
+#[derive(Debug, Clone)]
+pub struct Evaluation {
+    /// The path that evaluated (`gpu`, `cpu` or `cpu-ref`).
+    pub backend: EvalPath,
+    /// [`Strategy::Direct`] or [`Strategy::SuffStats`].
+    pub strategy: Strategy,
+    pub adapter: Option<AdapterSummary>,
+    pub shape: Option<KernelShape>,
+    pub partials: Partials,
+    /// Kernel compilation (GPU), seconds; 0 when the session had compiled it already.
+    pub compile_seconds: f64,
+    /// Device time of the kernels (gpu, where the adapter has timestamp queries).
+    pub device_seconds: Option<f64>,
+    /// Evaluation, seconds: sample preparation, kernel and host assembly (gpu, cpu) or the
+    /// whole reference sum (cpu-ref).
+    pub eval_seconds: f64,
+}
+
+/// An evaluation path, chunk by chunk.
+pub trait ChunkEvaluator: Send {
+    /// Fixes the centring of the data set, before the first chunk.
+    fn start(&mut self, centre: &Centre) -> Result<()>;
+
+    /// Evaluates the next chunk of samples (in data order) and accumulates its partials.
+    fn chunk(&mut self, xs: &[f64]) -> Result<()>;
+
+    /// Completes the work still in flight and returns the evaluation.
+    fn finish(self: Box<Self>) -> Result<Evaluation>;
+}
+
+/// The bookkeeping every evaluator shares: what it is, the exact accumulation of its chunks'
+/// partials, and its timings.
+#[derive(Debug)]
+pub struct Tally {
+    pub backend: EvalPath,
+    pub strategy: Strategy,
+    pub adapter: Option<AdapterSummary>,
+    pub shape: Option<KernelShape>,
+    pub sums: PartialSums,
+    pub compile_seconds: f64,
+    pub device_seconds: Option<f64>,
+    pub eval_seconds: f64,
+}
+
+impl Tally {
+    /// An empty tally for a grid of `len` points.
+    pub fn new(backend: EvalPath, strategy: Strategy, len: usize) -> Tally {
+        Tally {
+            backend,
+            strategy,
+            adapter: None,
+            shape: None,
+            sums: PartialSums::zeros(len),
+            compile_seconds: 0.0,
+            device_seconds: None,
+            eval_seconds: 0.0,
+        }
+    }
+
+    /// Accumulates one chunk's partials.
+    pub fn add(&mut self, p: &Partials) {
+        self.sums.add(p);
+    }
+
+    /// Adds device time.
+    pub fn device(&mut self, s: Option<f64>) {
+        if let Some(s) = s {
+            *self.device_seconds.get_or_insert(0.0) += s;
+        }
+    }
+
+    /// Runs `f`, adding its wall time to the evaluation time.
+    pub fn timed<T>(&mut self, f: impl FnOnce(&mut Self) -> T) -> T {
+        let t0 = Instant::now();
+        let out = f(self);
+        self.eval_seconds += t0.elapsed().as_secs_f64();
+        out
+    }
+
+    /// The finished evaluation.
+    pub fn evaluation(self) -> Evaluation {
+        Evaluation {
+            backend: self.backend,
+            strategy: self.strategy,
+            adapter: self.adapter,
+            shape: self.shape,
+            partials: self.sums.value(),
+            compile_seconds: self.compile_seconds,
+            device_seconds: self.device_seconds,
+            eval_seconds: self.eval_seconds,
+        }
+    }
+}

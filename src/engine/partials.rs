@@ -1,0 +1,320 @@
+//! The mergeable result of an evaluation: per grid point, the sum of log-densities of the
+//! samples inside the support, the number outside, and the number of samples.
+//!
+//! [`Partials`] hold one chunk's (or a finished evaluation's) values in f64. Across chunks,
+//! shards, ranks and devices they are accumulated in a [`PartialSums`], whose per-point sums are
+//! exact ([`ExactSum`]): the result does not depend on the order or grouping of the merges, so
+//! any split of the data into chunk-aligned shards gives the bits of one process.
+
+use crate::numeric::exact::{fixed_to_f64, to_fixed, ExactSum};
+use std::collections::BTreeMap;
+
+/// Per-grid-point sums over a set of samples.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Partials {
+    /// Σ log Q(xᵢ | θ) over the samples inside the support of θ.
+    pub sum: Vec<f64>,
+    /// Number of samples outside the support of θ (log Q = −∞).
+    pub outside: Vec<u64>,
+    /// Number of samples.
+    pub n: u64,
+}
+
+impl Partials {
+    /// Empty partials (no samples) for `len` grid points.
+    pub fn zeros(len: usize) -> Partials {
+        Partials {
+            sum: vec![0.0; len],
+            outside: vec![0; len],
+            n: 0,
+        }
+    }
+
+    /// Number of grid points.
+    pub fn len(&self) -> usize {
+        self.sum.len()
+    }
+
+    /// Whether there are no grid points.
+    pub fn is_empty(&self) -> bool {
+        self.sum.is_empty()
+    }
+
+    /// Adds `other` (same grid, other samples) into `self`, exactly (see [`PartialSums`]).
+    pub fn merge(&mut self, other: &Partials) {
+        let mut acc = PartialSums::from(&*self);
+        acc.add(other);
+        *self = acc.value();
+    }
+
+    /// S(θ) = Σᵢ log Q(xᵢ | θ): −∞ when any sample is outside the support.
+    pub fn loglik(&self, i: usize) -> f64 {
+        if self.outside[i] > 0 {
+            f64::NEG_INFINITY
+        } else {
+            self.sum[i]
+        }
+    }
+
+    /// S(θ)/n, the mean log-likelihood (−∞ outside the support).
+    pub fn mean_loglik(&self, i: usize) -> f64 {
+        self.loglik(i) / self.n as f64
+    }
+
+    /// Index of the largest mean log-likelihood (first one on ties); `None` when every point is
+    /// −∞.
+    pub fn argmax(&self) -> Option<usize> {
+        let mut best: Option<(usize, f64)> = None;
+        for i in 0..self.len() {
+            let v = self.loglik(i);
+            if v == f64::NEG_INFINITY || v.is_nan() {
+                continue;
+            }
+            if best.is_none_or(|(_, b)| v > b) {
+                best = Some((i, v));
+            }
+        }
+        best.map(|(i, _)| i)
+    }
+}
+
+/// Exact accumulation of [`Partials`]: per grid point Σ round(vⱼ·2⁶⁴)·2⁻⁶⁴ over the added
+/// partials vⱼ, held as an i128 (|sum| < 2⁶³), or as an [`ExactSum`] for the rare point whose sum
+/// is larger or saw a non-finite value; sample counts add as integers.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct PartialSums {
+    fixed: Vec<i128>,
+    /// Points held in the general form; their `fixed` entry is 0.
+    special: BTreeMap<usize, ExactSum>,
+    outside: Vec<u64>,
+    n: u64,
+}
+
+impl PartialSums {
+    /// The empty accumulation for `len` grid points.
+    pub fn zeros(len: usize) -> PartialSums {
+        PartialSums {
+            fixed: vec![0; len],
+            special: BTreeMap::new(),
+            outside: vec![0; len],
+            n: 0,
+        }
+    }
+
+    /// Number of grid points.
+    pub fn len(&self) -> usize {
+        self.fixed.len()
+    }
+
+    /// Whether there are no grid points.
+    pub fn is_empty(&self) -> bool {
+        self.fixed.is_empty()
+    }
+
+    /// Number of samples added so far.
+    pub fn n(&self) -> u64 {
+        self.n
+    }
+
+    /// Adds one chunk's partials (same grid).
+    pub fn add(&mut self, p: &Partials) {
+        assert_eq!(self.len(), p.len(), "adding partials of different grids");
+        for (i, &v) in p.sum.iter().enumerate() {
+            self.add_point(i, v);
+        }
+        for (a, b) in self.outside.iter_mut().zip(&p.outside) {
+            *a += b;
+        }
+        self.n += p.n;
+    }
+
+    fn add_point(&mut self, i: usize, v: f64) {
+        if let Some(s) = self.special.get_mut(&i) {
+            s.add(v);
+            return;
+        }
+        if let Some(f) = to_fixed(v) {
+            if let Some(t) = self.fixed[i].checked_add(f) {
+                self.fixed[i] = t;
+                return;
+            }
+        }
+        let mut s = ExactSum::from_fixed(std::mem::take(&mut self.fixed[i]));
+        s.add(v);
+        self.special.insert(i, s);
+    }
+
+    /// Adds another accumulation (partials of other samples on the same grid), exactly.
+    pub fn merge(&mut self, o: &PartialSums) {
+        assert_eq!(self.len(), o.len(), "merging partials of different grids");
+        for (i, &f) in o.fixed.iter().enumerate() {
+            if let Some(s) = self.special.get_mut(&i) {
+                s.add_fixed(f);
+            } else if let Some(t) = self.fixed[i].checked_add(f) {
+                self.fixed[i] = t;
+            } else {
+                let mut s = ExactSum::from_fixed(std::mem::take(&mut self.fixed[i]));
+                s.add_fixed(f);
+                self.special.insert(i, s);
+            }
+        }
+        for (&i, s) in &o.special {
+            match self.special.get_mut(&i) {
+                Some(t) => t.merge(s),
+                None => {
+                    let mut t = ExactSum::from_fixed(std::mem::take(&mut self.fixed[i]));
+                    t.merge(s);
+                    self.special.insert(i, t);
+                }
+            }
+        }
+        for (a, b) in self.outside.iter_mut().zip(&o.outside) {
+            *a += b;
+        }
+        self.n += o.n;
+    }
+
+    /// The sums, each correctly rounded to f64.
+    pub fn value(&self) -> Partials {
+        let mut sum: Vec<f64> = self.fixed.iter().map(|&f| fixed_to_f64(f)).collect();
+        for (&i, s) in &self.special {
+            sum[i] = s.value();
+        }
+        Partials {
+            sum,
+            outside: self.outside.clone(),
+            n: self.n,
+        }
+    }
+
+    /// The exact state of point `i` (for partial files).
+    pub fn exact(&self, i: usize) -> ExactSum {
+        self.special
+            .get(&i)
+            .cloned()
+            .unwrap_or_else(|| ExactSum::from_fixed(self.fixed[i]))
+    }
+
+    /// Samples outside the support per point.
+    pub fn outside(&self) -> &[u64] {
+        &self.outside
+    }
+
+    /// Rebuilds an accumulation from exact per-point states (a partial file's contents).
+    pub fn from_exact(sums: Vec<ExactSum>, outside: Vec<u64>, n: u64) -> PartialSums {
+        let mut acc = PartialSums::zeros(sums.len());
+        acc.outside = outside;
+        acc.n = n;
+        for (i, s) in sums.into_iter().enumerate() {
+            let (limbs, counts) = s.to_words();
+            if limbs.len() == 2 && counts == [0; 3] {
+                acc.fixed[i] = (limbs[0] as u128 | (limbs[1] as u128) << 64) as i128;
+            } else {
+                acc.special.insert(i, s);
+            }
+        }
+        acc
+    }
+}
+
+impl From<&Partials> for PartialSums {
+    fn from(p: &Partials) -> PartialSums {
+        let mut acc = PartialSums::zeros(p.len());
+        acc.add(p);
+        acc
+    }
+}
+
+/// Σᵢ k(xᵢ, θ) per grid point from a kernel path (GPU, fast CPU or sufficient statistics), and
+/// the number of samples outside the θ-dependent support.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct KernelSums {
+    pub k: Vec<f64>,
+    pub outside: Vec<u64>,
+    /// Device time of the kernels, from timestamp queries where the adapter has them.
+    pub device_seconds: Option<f64>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn merge_adds_sums_counts_and_n() {
+        let mut a = Partials {
+            sum: vec![1.0, 2.0],
+            outside: vec![0, 1],
+            n: 10,
+        };
+        let b = Partials {
+            sum: vec![0.5, 0.25],
+            outside: vec![0, 2],
+            n: 5,
+        };
+        a.merge(&b);
+        assert_eq!(
+            a,
+            Partials {
+                sum: vec![1.5, 2.25],
+                outside: vec![0, 3],
+                n: 15
+            }
+        );
+    }
+
+    #[test]
+    fn points_outside_the_support_are_minus_infinity_and_never_best() {
+        let p = Partials {
+            sum: vec![-5.0, 100.0, -3.0],
+            outside: vec![0, 1, 0],
+            n: 2,
+        };
+        assert_eq!(p.loglik(1), f64::NEG_INFINITY);
+        assert_eq!(p.argmax(), Some(2));
+        let none = Partials {
+            sum: vec![1.0],
+            outside: vec![1],
+            n: 1,
+        };
+        assert_eq!(none.argmax(), None);
+    }
+
+    #[test]
+    fn accumulation_is_independent_of_chunk_grouping_and_merge_order() {
+        use rand::{RngExt, SeedableRng};
+        let mut rng = rand::rngs::StdRng::seed_from_u64(9);
+        let chunks: Vec<Partials> = (0..12)
+            .map(|_| Partials {
+                sum: (0..5)
+                    .map(|i| {
+                        if i == 4 {
+                            rng.random_range(-1e300..-1e299)
+                        } else {
+                            rng.random_range(-1e7..1e3)
+                        }
+                    })
+                    .collect(),
+                outside: vec![0, 1, 0, 0, 0],
+                n: 1000,
+            })
+            .collect();
+        let mut one = PartialSums::zeros(5);
+        chunks.iter().for_each(|c| one.add(c));
+        // Three shards of four chunks, merged last to first.
+        let mut merged = PartialSums::zeros(5);
+        for shard in chunks.chunks(4).rev() {
+            let mut s = PartialSums::zeros(5);
+            shard.iter().for_each(|c| s.add(c));
+            merged.merge(&s);
+        }
+        let (a, b) = (one.value(), merged.value());
+        assert_eq!(a.n, 12_000);
+        assert_eq!(a.outside[1], 12);
+        for (x, y) in a.sum.iter().zip(&b.sum) {
+            assert_eq!(x.to_bits(), y.to_bits());
+        }
+        let exact: Vec<ExactSum> = (0..5).map(|i| one.exact(i)).collect();
+        let back = PartialSums::from_exact(exact, one.outside().to_vec(), one.n());
+        assert_eq!(back.value(), a);
+    }
+}

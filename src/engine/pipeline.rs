@@ -1,0 +1,498 @@
+//! Running a sweep: choosing the paths of the backend, and driving the data through their
+//! evaluators chunk by chunk ([`CHUNK`] samples), from memory ([`run`]) or streamed from a
+//! reader on its own thread ([`run_stream`]), then comparing the paths (`both`).
+//!
+//! Data in memory and streamed data are cut at the same places and centred the same way, and
+//! every evaluator accumulates its chunks exactly, so both give bitwise-equal results on the same
+//! backend. A streamed source is read once: its samples are kept for the analysis while there
+//! are at most [`KEEP_SAMPLES`] of them, and summarised ([`Moments`]) in any case.
+
+pub use crate::engine::prepare::CHUNK;
+
+use crate::engine::agreement::Agreement;
+use crate::engine::backend;
+use crate::engine::config::{Backend, EvalPath, Strategy};
+use crate::engine::evaluation::{ChunkEvaluator, Evaluation};
+use crate::engine::prepare::Centre;
+use crate::engine::session::Session;
+use crate::engine::suffstats::resolve;
+use crate::error::{Error, Result};
+use crate::input::{InputInfo, Position, SampleReader};
+use crate::model::grid::Grid;
+use crate::model::moments::Moments;
+use crate::model::Family;
+use std::time::Instant;
+
+/// Largest number of streamed samples kept in memory for the analysis: 2²⁵ (256 MiB of f64).
+pub const KEEP_SAMPLES: usize = 1 << 25;
+
+/// Progress of a sweep, for display. Called from the reading thread and the evaluating one.
+pub trait Observer: Sync {
+    /// The reader has consumed this much of its input.
+    fn read(&self, _pos: Position) {}
+    /// This many samples have been evaluated, in all.
+    fn evaluated(&self, _samples: u64) {}
+}
+
+/// An [`Observer`] that shows nothing.
+pub struct Silent;
+
+impl Observer for Silent {}
+
+/// A sweep over data in memory.
+pub struct SweepJob<'a> {
+    pub family: &'static dyn Family,
+    pub grid: Grid,
+    pub data: &'a [f64],
+    pub backend: Backend,
+    /// Direct or sufficient statistics, for the reported path (`--strategy`); cpu-ref, and the
+    /// reference path of `both`, are always direct.
+    pub strategy: Strategy,
+}
+
+/// A sweep over data streamed from a [`SampleReader`] ([`run_stream`]).
+pub struct StreamJob {
+    pub family: &'static dyn Family,
+    pub grid: Grid,
+    pub backend: Backend,
+    /// As in [`SweepJob`].
+    pub strategy: Strategy,
+}
+
+/// What a sweep produced.
+pub struct SweepOutcome {
+    /// The evaluation reported (the first path with `both`).
+    pub primary: Evaluation,
+    /// With `both`: the second path's evaluation.
+    pub reference: Option<Evaluation>,
+    pub agreement: Option<Agreement>,
+    /// Index of the best grid point (largest likelihood); `None` if every point is −∞.
+    pub best: Option<usize>,
+    /// Non-finite values dropped by the reader (`--skip-nonfinite`); `n` counts only the rest.
+    pub skipped_nonfinite: u64,
+    /// Streamed data: what was read, and the seconds the reading thread spent reading.
+    pub input: Option<(InputInfo, f64)>,
+    /// Streamed data: the samples, when there were at most [`KEEP_SAMPLES`] (`None` for data
+    /// in memory: the caller holds them).
+    pub kept: Option<Vec<f64>>,
+    /// Streamed data: their summary (count, mean, M₂, extremes, moments of ln x).
+    pub moments: Option<Moments>,
+}
+
+impl SweepOutcome {
+    /// The samples for the analysis: `memory` (data the caller held) or the kept streamed ones.
+    pub fn samples<'a>(&'a self, memory: Option<&'a [f64]>) -> Option<&'a [f64]> {
+        memory.or(self.kept.as_deref())
+    }
+}
+
+/// The paths a backend evaluates, in order (the first is reported). `auto` opens the session's
+/// GPU and says which it chose through `note`.
+fn paths(backend: Backend, session: &Session, notes: &mut Vec<String>) -> Vec<EvalPath> {
+    match backend {
+        Backend::One(p) => vec![p],
+        Backend::Both(a, b) => vec![a, b],
+        Backend::Auto => match session.gpu() {
+            Ok(c) => {
+                notes.push(format!("backend auto: using gpu on {}", c.summary.label()));
+                vec![EvalPath::Gpu]
+            }
+            Err(e) => {
+                notes.push(format!("backend auto: {e}; using cpu"));
+                vec![EvalPath::Cpu]
+            }
+        },
+    }
+}
+
+/// Opens the evaluators of a job: the strategy applies to the reported path; the reference path
+/// of `both` is always direct, so that `both` checks the strategy against the plain evaluation.
+pub fn open_paths(
+    session: &Session,
+    family: &'static dyn Family,
+    grid: &Grid,
+    backend: Backend,
+    strategy: Strategy,
+    notes: &mut Vec<String>,
+) -> Result<Vec<Box<dyn ChunkEvaluator>>> {
+    let paths = paths(backend, session, notes);
+    if paths[0] == EvalPath::CpuRef && strategy == Strategy::SuffStats {
+        return Err(Error::input(
+            "--strategy suffstats applies to the gpu and cpu paths; cpu-ref is always direct",
+        ));
+    }
+    paths
+        .iter()
+        .enumerate()
+        .map(|(i, &p)| {
+            let s = match (i, p) {
+                (0, EvalPath::Gpu | EvalPath::Cpu) => resolve(strategy, family, grid)?,
+                _ => Strategy::Direct,
+            };
+            backend::open(p, s, session, family, grid)
+        })
+        .collect()
+}
+
+/// One chunk of samples, and whether it is the last one.
+struct Chunk {
+    data: Vec<f64>,
+    last: bool,
+    /// Its summary (streamed data).
+    moments: Option<Moments>,
+}
+
+/// Drives the chunks `next` yields through every evaluator: fixes the centring from the first
+/// chunk, then evaluates chunk after chunk, in order. With `keep`, keeps the samples while they
+/// number at most [`KEEP_SAMPLES`]; merges the chunks' summaries. `Ok(None)` when there are no
+/// samples at all.
+fn drive<'c>(
+    family: &dyn Family,
+    runs: &mut [Box<dyn ChunkEvaluator>],
+    mut next: impl FnMut() -> Result<Option<ChunkRef<'c>>>,
+    keep: bool,
+    observer: &dyn Observer,
+) -> Result<Option<Driven>> {
+    let Some(first) = next()? else {
+        return Ok(None);
+    };
+    let centre = Centre::of(family, first.data());
+    for r in runs.iter_mut() {
+        r.start(&centre)?;
+    }
+    let mut kept: Option<Vec<f64>> = keep.then(Vec::new);
+    let mut moments: Option<Moments> = None;
+    let mut done = 0u64;
+    let mut current = first;
+    loop {
+        let xs = current.data();
+        for r in runs.iter_mut() {
+            r.chunk(xs)?;
+        }
+        done += xs.len() as u64;
+        observer.evaluated(done);
+        if let Some(k) = &mut kept {
+            if k.len() + xs.len() <= KEEP_SAMPLES {
+                k.extend_from_slice(xs);
+            } else {
+                kept = None;
+            }
+        }
+        if let Some(m) = current.moments() {
+            moments.get_or_insert_with(Moments::default).merge(&m);
+        }
+        if current.last() {
+            break;
+        }
+        drop(current);
+        match next()? {
+            Some(c) => current = c,
+            None => break,
+        }
+    }
+    Ok(Some(Driven {
+        n: done,
+        kept,
+        moments,
+    }))
+}
+
+/// A chunk as the driver sees it: borrowed from memory or owned from the reader.
+enum ChunkRef<'c> {
+    Borrowed(&'c [f64], bool),
+    Owned(Chunk),
+}
+
+impl ChunkRef<'_> {
+    fn data(&self) -> &[f64] {
+        match self {
+            ChunkRef::Borrowed(d, _) => d,
+            ChunkRef::Owned(c) => &c.data,
+        }
+    }
+
+    fn last(&self) -> bool {
+        match self {
+            ChunkRef::Borrowed(_, last) => *last,
+            ChunkRef::Owned(c) => c.last,
+        }
+    }
+
+    fn moments(&self) -> Option<Moments> {
+        match self {
+            ChunkRef::Borrowed(..) => None,
+            ChunkRef::Owned(c) => c.moments,
+        }
+    }
+}
+
+/// What [`drive`] saw of the data besides the partials.
+struct Driven {
+    #[allow(dead_code)]
+    n: u64,
+    kept: Option<Vec<f64>>,
+    moments: Option<Moments>,
+}
+
+/// Finishes the evaluators and compares the paths.
+fn outcome(
+    family: &dyn Family,
+    runs: Vec<Box<dyn ChunkEvaluator>>,
+    driven: Driven,
+) -> Result<SweepOutcome> {
+    let mut evals = runs
+        .into_iter()
+        .map(|r| r.finish())
+        .collect::<Result<Vec<_>>>()?
+        .into_iter();
+    let primary = evals
+        .next()
+        .ok_or_else(|| Error::input("no evaluation path"))?;
+    let reference = evals.next();
+    let agreement = reference.as_ref().map(|r| {
+        Agreement::compare(
+            &primary.partials,
+            &r.partials,
+            family.kernel_class().tolerance(),
+        )
+    });
+    let best = primary.partials.argmax();
+    Ok(SweepOutcome {
+        primary,
+        reference,
+        agreement,
+        best,
+        skipped_nonfinite: 0,
+        input: None,
+        kept: driven.kept,
+        moments: driven.moments,
+    })
+}
+
+/// Runs a sweep over data in memory on `session`. `note` receives one-line messages for stderr
+/// (the path `auto` chose), after the data have been evaluated.
+pub fn run(
+    session: &Session,
+    job: &SweepJob<'_>,
+    note: &mut dyn FnMut(&str),
+) -> Result<SweepOutcome> {
+    if job.data.is_empty() {
+        return Err(Error::input("the data set is empty"));
+    }
+    let mut notes = Vec::new();
+    let mut runs = open_paths(
+        session,
+        job.family,
+        &job.grid,
+        job.backend,
+        job.strategy,
+        &mut notes,
+    )?;
+    let mut chunks = job.data.chunks(CHUNK);
+    let driven = drive(
+        job.family,
+        &mut runs,
+        || Ok(chunks.next().map(|c| ChunkRef::Borrowed(c, false))),
+        false,
+        &Silent,
+    )?
+    .ok_or_else(|| Error::input("the data set is empty"))?;
+    notes.iter().for_each(|n| note(n));
+    outcome(job.family, runs, driven)
+}
+
+/// Evaluates `xs` on one path and strategy of `session` through the chunked pipeline.
+pub fn evaluate(
+    session: &Session,
+    path: EvalPath,
+    strategy: Strategy,
+    family: &'static dyn Family,
+    grid: &Grid,
+    xs: &[f64],
+) -> Result<Evaluation> {
+    let mut runs = vec![backend::open(path, strategy, session, family, grid)?];
+    let mut chunks = xs.chunks(CHUNK);
+    drive(
+        family,
+        &mut runs,
+        || Ok(chunks.next().map(|c| ChunkRef::Borrowed(c, false))),
+        false,
+        &Silent,
+    )?;
+    runs.pop().expect("one evaluator").finish()
+}
+
+/// Evaluates the grid on the GPU path of `session` (direct).
+pub fn evaluate_gpu(
+    session: &Session,
+    family: &'static dyn Family,
+    grid: &Grid,
+    xs: &[f64],
+) -> Result<Evaluation> {
+    evaluate(session, EvalPath::Gpu, Strategy::Direct, family, grid, xs)
+}
+
+/// Evaluates the grid on the fast CPU path (direct).
+pub fn evaluate_cpu(family: &'static dyn Family, grid: &Grid, xs: &[f64]) -> Evaluation {
+    match evaluate(
+        &Session::default(),
+        EvalPath::Cpu,
+        Strategy::Direct,
+        family,
+        grid,
+        xs,
+    ) {
+        Ok(e) => e,
+        // The CPU path has no failure mode; an error here would be a bug in this module.
+        Err(e) => unreachable!("cpu path failed: {e}"),
+    }
+}
+
+/// Evaluates the grid by sufficient statistics: the statistics on `session`'s GPU when given,
+/// else on the CPU in f64; then O(1) per grid point on the host.
+pub fn evaluate_suffstats(
+    session: Option<&Session>,
+    family: &'static dyn Family,
+    grid: &Grid,
+    xs: &[f64],
+) -> Result<Evaluation> {
+    match session {
+        Some(s) => evaluate(s, EvalPath::Gpu, Strategy::SuffStats, family, grid, xs),
+        None => evaluate(
+            &Session::default(),
+            EvalPath::Cpu,
+            Strategy::SuffStats,
+            family,
+            grid,
+            xs,
+        ),
+    }
+}
+
+/// Evaluates the grid on the f64 reference path.
+pub fn evaluate_cpu_ref(family: &'static dyn Family, grid: &Grid, xs: &[f64]) -> Evaluation {
+    match evaluate(
+        &Session::default(),
+        EvalPath::CpuRef,
+        Strategy::Direct,
+        family,
+        grid,
+        xs,
+    ) {
+        Ok(e) => e,
+        Err(e) => unreachable!("cpu-ref path failed: {e}"),
+    }
+}
+
+/// Fills `buf` with up to `chunk` samples from `reader`, telling `observer` how far it got.
+fn fill(
+    reader: &mut dyn SampleReader,
+    buf: &mut Vec<f64>,
+    chunk: usize,
+    observer: &dyn Observer,
+) -> Result<()> {
+    while buf.len() < chunk {
+        let want = (chunk - buf.len()).min(1 << 16);
+        let got = reader.read(buf, want)?;
+        observer.read(reader.position());
+        if got == 0 {
+            break;
+        }
+    }
+    Ok(())
+}
+
+/// Runs a sweep over data streamed from `reader`: a reading thread fills chunks of [`CHUNK`]
+/// samples (and summarises them) and hands each over when the evaluator takes it, so that the
+/// next chunk is read while the current one is evaluated, and at most two chunks are in flight.
+/// Results are bitwise those of [`run`] on the same samples in memory.
+pub fn run_stream(
+    session: &Session,
+    job: &StreamJob,
+    reader: Box<dyn SampleReader>,
+    note: &mut dyn FnMut(&str),
+    observer: &dyn Observer,
+) -> Result<SweepOutcome> {
+    run_stream_chunked(session, job, reader, CHUNK, note, observer)
+}
+
+/// [`run_stream`] with another chunk size (tests).
+#[doc(hidden)]
+pub fn run_stream_chunked(
+    session: &Session,
+    job: &StreamJob,
+    mut reader: Box<dyn SampleReader>,
+    chunk: usize,
+    note: &mut dyn FnMut(&str),
+    observer: &dyn Observer,
+) -> Result<SweepOutcome> {
+    let chunk = chunk.max(1);
+    let mut notes = Vec::new();
+    let mut runs = open_paths(
+        session,
+        job.family,
+        &job.grid,
+        job.backend,
+        job.strategy,
+        &mut notes,
+    )?;
+    std::thread::scope(|s| {
+        // A rendezvous channel: the reader hands a full chunk over when the evaluator takes it,
+        // and meanwhile fills the next; so at most two chunks are in memory at once.
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Result<Chunk>>(0);
+        let reading = s.spawn(move || {
+            let mut busy = 0.0;
+            let mut buf = Vec::with_capacity(chunk);
+            loop {
+                let t0 = Instant::now();
+                let mut res = fill(&mut *reader, &mut buf, chunk, observer);
+                // A full chunk: read one sample ahead, to know whether it is the last.
+                let mut ahead = Vec::new();
+                if res.is_ok() && buf.len() == chunk {
+                    ahead = Vec::with_capacity(chunk);
+                    res = fill(&mut *reader, &mut ahead, 1, observer);
+                }
+                let last = buf.len() < chunk || ahead.is_empty();
+                let msg = match res {
+                    Ok(()) if buf.is_empty() => break,
+                    Ok(()) => Ok(Chunk {
+                        moments: Some(Moments::of(&buf)),
+                        data: buf,
+                        last,
+                    }),
+                    Err(e) => Err(e),
+                };
+                busy += t0.elapsed().as_secs_f64();
+                let failed = msg.is_err();
+                if tx.send(msg).is_err() || failed || last {
+                    break;
+                }
+                buf = ahead;
+            }
+            (reader, busy)
+        });
+        // Moved into the driver, so that the channel closes when it returns and a reader still
+        // running stops at its next chunk.
+        let next = move || match rx.recv() {
+            Ok(Ok(c)) => Ok(Some(ChunkRef::Owned(c))),
+            Ok(Err(e)) => Err(e),
+            Err(_) => Ok(None),
+        };
+        let driven = drive(job.family, &mut runs, next, true, observer);
+        let (reader, busy) = reading
+            .join()
+            .unwrap_or_else(|p| std::panic::resume_unwind(p));
+        let info = reader.info();
+        let skipped = reader.skipped_nonfinite();
+        match driven? {
+            None => Err(crate::input::empty_error(&info.name, skipped)),
+            Some(d) => {
+                notes.iter().for_each(|n| note(n));
+                let mut o = outcome(job.family, runs, d)?;
+                o.skipped_nonfinite = skipped;
+                o.input = Some((info, busy));
+                Ok(o)
+            }
+        }
+    })
+}

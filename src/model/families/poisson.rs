@@ -1,0 +1,125 @@
+//! Poisson distribution with rate λ, support {0, 1, 2, …}.
+//!
+//! log Q(x | λ) = x ln λ − λ − ln x!
+//!
+//! Split: a(θ) = −λ, b(x) = −ln x!, k(x, θ) = x·ln λ.
+
+use super::{
+    Blocked, CoupledKernel, Domain, Family, ParamSpec, ScaledKernel, Shift, SuffStatsSpec,
+};
+use crate::error::{Error, Result};
+use crate::numeric::ln_factorial;
+use rand::rngs::StdRng;
+use rand_distr::Distribution;
+
+/// The Poisson family `poisson(rate)`.
+pub struct Poisson;
+
+const PARAMS: &[ParamSpec] = &[ParamSpec {
+    name: "rate",
+    domain: Domain::Positive,
+}];
+
+impl Family for Poisson {
+    fn name(&self) -> &'static str {
+        "poisson"
+    }
+    fn params(&self) -> &'static [ParamSpec] {
+        PARAMS
+    }
+    fn support(&self) -> &'static str {
+        "integers 0, 1, 2, ..."
+    }
+    fn integer_data(&self) -> bool {
+        true
+    }
+
+    fn ln_pdf(&self, x: f64, t: &[f64]) -> f64 {
+        if x < 0.0 || x.fract() != 0.0 {
+            return f64::NEG_INFINITY;
+        }
+        x * t[0].ln() - t[0] - ln_factorial(x)
+    }
+
+    fn in_support(&self, x: f64) -> bool {
+        x >= 0.0 && x.fract() == 0.0
+    }
+
+    fn log_norm(&self, t: &[f64]) -> f64 {
+        -t[0]
+    }
+
+    fn data_term(&self, x: f64) -> f64 {
+        -ln_factorial(x)
+    }
+
+    /// c₀ = ln λ.
+    fn kernel_consts(&self, t: &[f64], _shift: f64, out: &mut [f64]) {
+        out[0] = t[0].ln();
+    }
+
+    fn coupled(&self) -> &'static dyn CoupledKernel {
+        &Blocked::<ScaledKernel>::NEW
+    }
+
+    fn shift(&self) -> Shift {
+        Shift::Linear
+    }
+
+    /// Sufficient statistics Tⱼ = Σ fⱼ (the kernel is linear in the features).
+    fn suffstats(&self) -> Option<SuffStatsSpec> {
+        Some(SuffStatsSpec::linear::<ScaledKernel>())
+    }
+
+    fn wgsl(&self) -> &'static str {
+        include_str!("../../../shaders/family/poisson.wgsl")
+    }
+
+    fn sample_into(&self, t: &[f64], rng: &mut StdRng, out: &mut [f64]) -> Result<()> {
+        let d =
+            rand_distr::Poisson::new(t[0]).map_err(|e| Error::input(format!("poisson: {e}")))?;
+        for o in out {
+            *o = d.sample(rng);
+        }
+        Ok(())
+    }
+
+    /// λ̂ = x̄.
+    fn mle(&self, xs: &[f64], _fixed: &[Option<f64>]) -> Option<Vec<f64>> {
+        let (mean, _) = crate::model::moments::mean_var(xs)?;
+        (mean > 0.0).then(|| vec![mean])
+    }
+
+    /// λ̂ = x̄.
+    fn mle_streamed(
+        &self,
+        m: &crate::model::moments::Moments,
+        _fixed: &[Option<f64>],
+    ) -> super::StreamedMle {
+        Ok((m.n > 0 && m.mean > 0.0).then(|| vec![m.mean]))
+    }
+
+    /// H = −Σₖ p(k) ln p(k), summed past the mode until the terms fall below 1e-20.
+    fn entropy(&self, t: &[f64]) -> Option<f64> {
+        let lambda = t[0];
+        let mut h = crate::numeric::Neumaier::default();
+        let mut k = 0.0f64;
+        loop {
+            let lp = self.ln_pdf(k, t);
+            let p = lp.exp();
+            if p > 0.0 {
+                h.add(-p * lp);
+            }
+            if k > lambda && -p * lp < 1e-20 {
+                break;
+            }
+            k += 1.0;
+        }
+        Some(h.value())
+    }
+
+    /// D_KL = λ_p·ln(λ_p/λ_q) + λ_q − λ_p.
+    fn kl_exact(&self, p: &[f64], q: &[f64]) -> Option<f64> {
+        Some(p[0] * (p[0] / q[0]).ln() + q[0] - p[0])
+    }
+}

@@ -1,0 +1,383 @@
+//! Parameter grids: parsing `--grid` specifications and enumerating the Cartesian product.
+//!
+//! Specification forms (`COUNT ≥ 1`, ranges inclusive):
+//! * `NAME=START:STOP:COUNT` — linear: θₖ = START + (STOP − START)·k/(COUNT − 1);
+//! * `NAME=log:START:STOP:COUNT` — log-spaced: ln θₖ linear between ln START and ln STOP;
+//! * `NAME=V1,V2,...` — an explicit list;
+//! * `NAME=V` — a fixed value.
+//!
+//! The grid is the Cartesian product of the axes, row-major in the order the axes were given
+//! (the last axis varies fastest).
+
+use crate::error::{Error, Result};
+use crate::model::Family;
+
+/// Largest number of grid points klgrid accepts.
+pub const MAX_GRID_POINTS: u64 = 1 << 31;
+
+/// How an axis was specified.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Spacing {
+    Linear,
+    Log,
+    List,
+    Fixed,
+}
+
+impl Spacing {
+    /// Lower-case name, as in the JSON report.
+    pub fn name(self) -> &'static str {
+        match self {
+            Spacing::Linear => "linear",
+            Spacing::Log => "log",
+            Spacing::List => "list",
+            Spacing::Fixed => "fixed",
+        }
+    }
+}
+
+/// One parsed `--grid` option.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AxisSpec {
+    pub name: String,
+    pub values: Vec<f64>,
+    pub spacing: Spacing,
+}
+
+fn parse_number(s: &str, what: &str, spec: &str) -> Result<f64> {
+    let t = s.trim();
+    let v: f64 = t
+        .parse()
+        .map_err(|_| Error::input(format!("--grid '{spec}': {what} '{t}' is not a number")))?;
+    if !v.is_finite() {
+        return Err(Error::input(format!(
+            "--grid '{spec}': {what} must be finite (got '{t}')"
+        )));
+    }
+    Ok(v)
+}
+
+fn parse_count(s: &str, spec: &str) -> Result<usize> {
+    let t = s.trim();
+    let c: u64 = t.parse().map_err(|_| {
+        Error::input(format!(
+            "--grid '{spec}': COUNT '{t}' is not a positive integer"
+        ))
+    })?;
+    if c == 0 {
+        return Err(Error::input(format!(
+            "--grid '{spec}': COUNT must be at least 1"
+        )));
+    }
+    if c > MAX_GRID_POINTS {
+        return Err(Error::input(format!(
+            "--grid '{spec}': COUNT {c} is too large"
+        )));
+    }
+    Ok(c as usize)
+}
+
+impl AxisSpec {
+    /// Parses one `--grid` value.
+    pub fn parse(spec: &str) -> Result<AxisSpec> {
+        let (name, rhs) = spec.split_once('=').ok_or_else(|| {
+            Error::input(format!(
+                "--grid '{spec}': expected NAME=START:STOP:COUNT, NAME=log:START:STOP:COUNT, NAME=V1,V2,... or NAME=V"
+            ))
+        })?;
+        let name = name.trim();
+        if name.is_empty() {
+            return Err(Error::input(format!(
+                "--grid '{spec}': missing parameter name"
+            )));
+        }
+        let rhs = rhs.trim();
+        let parts: Vec<&str> = rhs.split(':').collect();
+        let (spacing, values) = match parts.as_slice() {
+            ["log", a, b, c] => {
+                let (a, b) = (
+                    parse_number(a, "START", spec)?,
+                    parse_number(b, "STOP", spec)?,
+                );
+                let c = parse_count(c, spec)?;
+                if a <= 0.0 || b <= 0.0 {
+                    return Err(Error::input(format!(
+                        "--grid '{spec}': log spacing needs START > 0 and STOP > 0"
+                    )));
+                }
+                let (la, lb) = (a.ln(), b.ln());
+                let vals = linspace(la, lb, c)
+                    .into_iter()
+                    .map(f64::exp)
+                    .collect::<Vec<_>>();
+                // Exact endpoints.
+                let mut vals = vals;
+                vals[0] = a;
+                if c > 1 {
+                    vals[c - 1] = b;
+                }
+                (Spacing::Log, vals)
+            }
+            [a, b, c] => {
+                let (a, b) = (
+                    parse_number(a, "START", spec)?,
+                    parse_number(b, "STOP", spec)?,
+                );
+                (Spacing::Linear, linspace(a, b, parse_count(c, spec)?))
+            }
+            [single] if single.contains(',') => {
+                let vals = single
+                    .split(',')
+                    .map(|v| parse_number(v, "value", spec))
+                    .collect::<Result<Vec<_>>>()?;
+                (Spacing::List, vals)
+            }
+            [single] => (Spacing::Fixed, vec![parse_number(single, "value", spec)?]),
+            _ => {
+                return Err(Error::input(format!(
+                    "--grid '{spec}': expected START:STOP:COUNT or log:START:STOP:COUNT after '='"
+                )))
+            }
+        };
+        Ok(AxisSpec {
+            name: name.to_string(),
+            values,
+            spacing,
+        })
+    }
+}
+
+/// `count` points from `a` to `b` inclusive, with exact endpoints: aₖ = a + (b − a)·k/(count − 1).
+pub fn linspace(a: f64, b: f64, count: usize) -> Vec<f64> {
+    if count == 1 {
+        return vec![a];
+    }
+    let d = (count - 1) as f64;
+    (0..count)
+        .map(|k| {
+            if k + 1 == count {
+                b
+            } else {
+                a + (b - a) * (k as f64 / d)
+            }
+        })
+        .collect()
+}
+
+/// One axis of a grid, bound to a family parameter.
+#[derive(Debug, Clone)]
+pub struct Axis {
+    pub name: String,
+    /// Index of the parameter in the family's canonical order.
+    pub param: usize,
+    pub values: Vec<f64>,
+    pub spacing: Spacing,
+    /// Smallest and largest value.
+    pub min: f64,
+    pub max: f64,
+}
+
+/// A validated grid over every parameter of a family.
+#[derive(Debug, Clone)]
+pub struct Grid {
+    axes: Vec<Axis>,
+    n_params: usize,
+    len: usize,
+}
+
+impl Grid {
+    /// Binds parsed axes to a family: every parameter exactly once, every value in its domain.
+    pub fn new(family: &dyn Family, specs: Vec<AxisSpec>) -> Result<Grid> {
+        let params = family.params();
+        let mut seen = vec![false; params.len()];
+        let mut axes = Vec::with_capacity(specs.len());
+        for s in specs {
+            let Some(j) = params.iter().position(|p| p.name == s.name) else {
+                let names: Vec<&str> = params.iter().map(|p| p.name).collect();
+                return Err(Error::input(format!(
+                    "{}: unknown parameter '{}' in --grid (parameters: {})",
+                    family.name(),
+                    s.name,
+                    names.join(", ")
+                )));
+            };
+            if seen[j] {
+                return Err(Error::input(format!(
+                    "--grid: parameter '{}' is given more than once",
+                    s.name
+                )));
+            }
+            seen[j] = true;
+            for &v in &s.values {
+                if !params[j].domain.contains(v) {
+                    return Err(Error::input(format!(
+                        "{}: parameter '{}' must be {} (grid value {v})",
+                        family.name(),
+                        s.name,
+                        params[j].domain.describe()
+                    )));
+                }
+            }
+            let min = s.values.iter().copied().fold(f64::INFINITY, f64::min);
+            let max = s.values.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+            axes.push(Axis {
+                name: s.name,
+                param: j,
+                values: s.values,
+                spacing: s.spacing,
+                min,
+                max,
+            });
+        }
+        let missing: Vec<&str> = params
+            .iter()
+            .zip(&seen)
+            .filter(|(_, &s)| !s)
+            .map(|(p, _)| p.name)
+            .collect();
+        if !missing.is_empty() {
+            return Err(Error::input(format!(
+                "{}: missing --grid for parameter(s) {} (every parameter needs one, e.g. --grid {}=V)",
+                family.name(),
+                missing.join(", "),
+                missing[0]
+            )));
+        }
+        let mut len: u64 = 1;
+        for a in &axes {
+            len = len.saturating_mul(a.values.len() as u64);
+        }
+        if len > MAX_GRID_POINTS {
+            return Err(Error::input(format!(
+                "the grid has {len} points, more than the supported {MAX_GRID_POINTS}"
+            )));
+        }
+        Ok(Grid {
+            axes,
+            n_params: params.len(),
+            len: len as usize,
+        })
+    }
+
+    /// Number of grid points.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether the grid is empty (never, for a validated grid).
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// The axes in the order they were given.
+    pub fn axes(&self) -> &[Axis] {
+        &self.axes
+    }
+
+    /// Number of family parameters (length of θ).
+    pub fn n_params(&self) -> usize {
+        self.n_params
+    }
+
+    /// θ of point `index` (in the family's parameter order) written to `out`.
+    pub fn theta_into(&self, mut index: usize, out: &mut [f64]) {
+        for a in self.axes.iter().rev() {
+            let n = a.values.len();
+            out[a.param] = a.values[index % n];
+            index /= n;
+        }
+    }
+
+    /// θ of point `index`, in the family's parameter order.
+    pub fn theta(&self, index: usize) -> Vec<f64> {
+        let mut t = vec![0.0; self.n_params];
+        self.theta_into(index, &mut t);
+        t
+    }
+
+    /// Per parameter: `Some(v)` when the grid holds it fixed at one value.
+    pub fn fixed_values(&self) -> Vec<Option<f64>> {
+        let mut f = vec![None; self.n_params];
+        for a in &self.axes {
+            if a.values.len() == 1 {
+                f[a.param] = Some(a.values[0]);
+            }
+        }
+        f
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::lookup;
+
+    #[test]
+    fn linear_axis_has_exact_endpoints_and_count() {
+        let a = AxisSpec::parse("mu=0:3:7").unwrap();
+        assert_eq!(a.values, vec![0.0, 0.5, 1.0, 1.5, 2.0, 2.5, 3.0]);
+        assert_eq!(a.spacing, Spacing::Linear);
+    }
+
+    #[test]
+    fn log_list_and_fixed_axes_parse() {
+        let a = AxisSpec::parse("sigma=log:0.1:10:3").unwrap();
+        assert!((a.values[1] - 1.0).abs() < 1e-15);
+        assert_eq!(a.values[2], 10.0);
+        assert_eq!(
+            AxisSpec::parse("mu=1,2.5,-3").unwrap().values,
+            vec![1.0, 2.5, -3.0]
+        );
+        let f = AxisSpec::parse("mu=4").unwrap();
+        assert_eq!((f.values, f.spacing), (vec![4.0], Spacing::Fixed));
+    }
+
+    #[test]
+    fn malformed_axes_are_input_errors() {
+        for bad in [
+            "mu",
+            "=1",
+            "mu=a:b:3",
+            "mu=0:1:0",
+            "mu=0:1:-2",
+            "mu=0:1:2.5",
+            "mu=log:0:1:3",
+            "mu=1,,2",
+            "mu=nan",
+            "mu=0:1",
+            "mu=1:2:3:4",
+        ] {
+            let e = AxisSpec::parse(bad).unwrap_err();
+            assert!(e.is_input(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn grid_is_row_major_with_last_axis_fastest() {
+        let fam = lookup("normal").unwrap();
+        let g = Grid::new(
+            fam,
+            vec![
+                AxisSpec::parse("sigma=1,2").unwrap(),
+                AxisSpec::parse("mu=0:2:3").unwrap(),
+            ],
+        )
+        .unwrap();
+        assert_eq!(g.len(), 6);
+        // θ is in family order (mu, sigma); sigma is the slow axis here.
+        assert_eq!(g.theta(0), vec![0.0, 1.0]);
+        assert_eq!(g.theta(1), vec![1.0, 1.0]);
+        assert_eq!(g.theta(3), vec![0.0, 2.0]);
+        assert_eq!(g.theta(5), vec![2.0, 2.0]);
+    }
+
+    #[test]
+    fn grid_rejects_missing_repeated_unknown_and_out_of_domain_parameters() {
+        let fam = lookup("normal").unwrap();
+        let p = |s: &str| AxisSpec::parse(s).unwrap();
+        assert!(Grid::new(fam, vec![p("mu=0")]).is_err());
+        assert!(Grid::new(fam, vec![p("mu=0"), p("mu=1"), p("sigma=1")]).is_err());
+        assert!(Grid::new(fam, vec![p("mu=0"), p("sigma=1"), p("nu=1")]).is_err());
+        assert!(Grid::new(fam, vec![p("mu=0"), p("sigma=0:1:3")]).is_err());
+    }
+}
