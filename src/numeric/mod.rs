@@ -68,5 +68,3 @@ mod tests {
         }
     }
 }
-pub mod exact;
-pub mod quadrature;
