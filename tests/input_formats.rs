@@ -604,7 +604,8 @@ fn streamed_data_match_data_in_memory_bitwise_across_chunks() {
         )
         .unwrap();
         let reader = input::open(&InputSpec::new(&path)).unwrap();
-        let streamed = engine::run_stream(
+        // Nothing kept: the analysis has only the streamed summary.
+        let streamed = engine::pipeline::run_stream_limited(
             &session(),
             &StreamJob {
                 family: fam,
@@ -613,10 +614,13 @@ fn streamed_data_match_data_in_memory_bitwise_across_chunks() {
                 strategy: klgrid::engine::Strategy::Direct,
             },
             reader,
+            CHUNK,
+            0,
             &mut |_| {},
             &Silent,
         )
         .unwrap();
+        assert!(streamed.kept.is_none());
         assert_eq!(
             streamed.primary.partials,
             memory.primary.partials,
@@ -680,15 +684,27 @@ fn small_chunks_stream_through_the_pipeline_and_errors_stop_it() {
         let opts = klgrid::analysis::AnalysisOptions::default();
         klgrid::analysis::analyse(&Session::default(), fam, &g, xs, o, &opts).unwrap()
     };
-    let streamed_only = analyse(&out, None);
+    assert_eq!(out.kept.as_deref(), Some(&xs[..]));
+    assert!(analyse(&out, out.samples(None)).mle.is_some());
+    let reader = input::open(&InputSpec::new(&path)).unwrap();
+    let unkept = engine::pipeline::run_stream_limited(
+        &Session::default(),
+        &job,
+        reader,
+        1000,
+        0,
+        &mut |_| {},
+        &Silent,
+    )
+    .unwrap();
+    assert_eq!(unkept.primary.partials, out.primary.partials);
+    let streamed_only = analyse(&unkept, None);
     assert!(streamed_only.mle.is_none());
     assert!(streamed_only
         .mle_note
         .as_deref()
         .unwrap()
         .contains("median"));
-    assert_eq!(out.kept.as_deref(), Some(&xs[..]));
-    assert!(analyse(&out, out.samples(None)).mle.is_some());
 
     let mut bad = xs.clone();
     bad[5_500] = f64::NAN;

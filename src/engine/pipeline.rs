@@ -21,6 +21,7 @@ use crate::input::{InputInfo, Position, SampleReader};
 use crate::model::grid::Grid;
 use crate::model::moments::Moments;
 use crate::model::Family;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 /// Largest number of streamed samples kept in memory for the analysis: 2²⁵ (256 MiB of f64).
@@ -143,14 +144,18 @@ struct Chunk {
 }
 
 /// Drives the chunks `next` yields through every evaluator: fixes the centring from the first
-/// chunk, then evaluates chunk after chunk, in order. With `keep`, keeps the samples while they
-/// number at most [`KEEP_SAMPLES`]; merges the chunks' summaries. `Ok(None)` when there are no
-/// samples at all.
+/// chunk, then evaluates chunk after chunk, in order. With `summary` (streamed data), keeps the
+/// samples while they number at most `keep_limit` (unless `keep` is false) and, from the
+/// point where they are not kept, summarises them ([`Moments`]): the flag tells the reading
+/// thread to summarise the chunks it reads from then on; the kept samples are summarised here
+/// when they are dropped. `Ok(None)` when there are no samples at all.
 fn drive<'c>(
     family: &dyn Family,
     runs: &mut [Box<dyn ChunkEvaluator>],
     mut next: impl FnMut() -> Result<Option<ChunkRef<'c>>>,
+    keep_limit: usize,
     keep: bool,
+    summary: Option<&AtomicBool>,
     observer: &dyn Observer,
 ) -> Result<Option<Driven>> {
     let Some(first) = next()? else {
@@ -160,8 +165,11 @@ fn drive<'c>(
     for r in runs.iter_mut() {
         r.start(&centre)?;
     }
-    let mut kept: Option<Vec<f64>> = keep.then(Vec::new);
+    let mut kept: Option<Vec<f64>> = (keep && summary.is_some()).then(Vec::new);
     let mut moments: Option<Moments> = None;
+    if let (Some(flag), None) = (summary, &kept) {
+        flag.store(true, Ordering::Relaxed);
+    }
     let mut done = 0u64;
     let mut current = first;
     loop {
@@ -171,15 +179,21 @@ fn drive<'c>(
         }
         done += xs.len() as u64;
         observer.evaluated(done);
-        if let Some(k) = &mut kept {
-            if k.len() + xs.len() <= KEEP_SAMPLES {
-                k.extend_from_slice(xs);
-            } else {
-                kept = None;
+        if let Some(flag) = summary {
+            match &mut kept {
+                Some(k) if k.len() + xs.len() <= keep_limit => k.extend_from_slice(xs),
+                Some(k) => {
+                    // Too many to keep: summarise what was kept, and everything from here on.
+                    flag.store(true, Ordering::Relaxed);
+                    moments = Some(Moments::of(k));
+                    kept = None;
+                }
+                None => {}
             }
-        }
-        if let Some(m) = current.moments() {
-            moments.get_or_insert_with(Moments::default).merge(&m);
+            if kept.is_none() {
+                let m = current.moments().unwrap_or_else(|| Moments::of(xs));
+                moments.get_or_insert_with(Moments::default).merge(&m);
+            }
         }
         if current.last() {
             break;
@@ -293,7 +307,9 @@ pub fn run(
         job.family,
         &mut runs,
         || Ok(chunks.next().map(|c| ChunkRef::Borrowed(c, false))),
+        0,
         false,
+        None,
         &Silent,
     )?
     .ok_or_else(|| Error::input("the data set is empty"))?;
@@ -316,7 +332,9 @@ pub fn evaluate(
         family,
         &mut runs,
         || Ok(chunks.next().map(|c| ChunkRef::Borrowed(c, false))),
+        0,
         false,
+        None,
         &Silent,
     )?;
     runs.pop().expect("one evaluator").finish()
@@ -421,8 +439,23 @@ pub fn run_stream(
 pub fn run_stream_chunked(
     session: &Session,
     job: &StreamJob,
+    reader: Box<dyn SampleReader>,
+    chunk: usize,
+    note: &mut dyn FnMut(&str),
+    observer: &dyn Observer,
+) -> Result<SweepOutcome> {
+    run_stream_limited(session, job, reader, chunk, KEEP_SAMPLES, note, observer)
+}
+
+/// [`run_stream`] with another chunk size and another limit on the samples kept (tests of the
+/// streamed summary).
+#[doc(hidden)]
+pub fn run_stream_limited(
+    session: &Session,
+    job: &StreamJob,
     mut reader: Box<dyn SampleReader>,
     chunk: usize,
+    keep_limit: usize,
     note: &mut dyn FnMut(&str),
     observer: &dyn Observer,
 ) -> Result<SweepOutcome> {
@@ -436,6 +469,10 @@ pub fn run_stream_chunked(
         job.strategy,
         &mut notes,
     )?;
+    let hint = reader.len_hint();
+    // Set once the samples are not kept: the reading thread then summarises each chunk.
+    let summarise = AtomicBool::new(false);
+    let summarise = &summarise;
     std::thread::scope(|s| {
         // A rendezvous channel: the reader hands a full chunk over when the evaluator takes it,
         // and meanwhile fills the next; so at most two chunks are in memory at once.
@@ -456,7 +493,7 @@ pub fn run_stream_chunked(
                 let msg = match res {
                     Ok(()) if buf.is_empty() => break,
                     Ok(()) => Ok(Chunk {
-                        moments: Some(Moments::of(&buf)),
+                        moments: summarise.load(Ordering::Relaxed).then(|| Moments::of(&buf)),
                         data: buf,
                         last,
                     }),
@@ -478,7 +515,17 @@ pub fn run_stream_chunked(
             Ok(Err(e)) => Err(e),
             Err(_) => Ok(None),
         };
-        let driven = drive(job.family, &mut runs, next, true, observer);
+        // Keep the samples for the analysis unless the source says up front there are too many.
+        let keep = hint.is_none_or(|n| n <= keep_limit as u64);
+        let driven = drive(
+            job.family,
+            &mut runs,
+            next,
+            keep_limit,
+            keep,
+            Some(summarise),
+            observer,
+        );
         let (reader, busy) = reading
             .join()
             .unwrap_or_else(|p| std::panic::resume_unwind(p));

@@ -247,6 +247,12 @@ pub trait SampleReader: Send {
 
     /// The format in use, with details known after the header.
     fn info(&self) -> InputInfo;
+
+    /// The number of values the source holds, where known before reading them (an NPY header,
+    /// an uncompressed raw file's size); `None` otherwise.
+    fn len_hint(&self) -> Option<u64> {
+        None
+    }
 }
 
 /// Opens `spec`: the file or stdin, the decompressor, and the format's reader (which reads

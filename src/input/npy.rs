@@ -407,6 +407,10 @@ impl SampleReader for NpyReader {
     fn info(&self) -> InputInfo {
         self.info.clone()
     }
+
+    fn len_hint(&self) -> Option<u64> {
+        Some(self.expected)
+    }
 }
 
 #[cfg(test)]

@@ -175,6 +175,12 @@ impl SampleReader for RawReader {
     fn info(&self) -> InputInfo {
         self.info.clone()
     }
+
+    fn len_hint(&self) -> Option<u64> {
+        self.tracker
+            .data_len
+            .map(|len| len / self.kind.size() as u64)
+    }
 }
 
 #[cfg(test)]
