@@ -54,6 +54,18 @@ impl FeatureLayout {
         n.div_ceil(self.samples) * self.vec4s * 4
     }
 
+    /// The features of `n` samples (`nf` per sample, sample-major) in this layout: borrowed when
+    /// they already are (no padding needed), else packed into `scratch`.
+    pub fn packed<'a>(&self, features: &'a [f32], scratch: &'a mut Vec<f32>) -> &'a [f32] {
+        let n = features.len() / self.nf;
+        if self.floats_per_sample == self.nf && features.len() == self.floats(n) {
+            features
+        } else {
+            self.pack(features, scratch);
+            scratch
+        }
+    }
+
     /// Packs `n` samples of tightly packed features (`nf` per sample, sample-major) into `out`
     /// in this layout, padding with zeros.
     pub fn pack(&self, features: &[f32], out: &mut Vec<f32>) {

@@ -361,13 +361,13 @@ impl GpuSweep {
             let batch_n = (n - start).min(self.plan.samples_per_batch);
             let n_chunks = batch_n.div_ceil(chunk_len).max(1);
             if batch_n > 0 {
-                self.layout.pack(
+                let data = self.layout.packed(
                     &features[start * nf..(start + batch_n) * nf],
                     &mut self.staging,
                 );
                 self.ctx
                     .queue
-                    .write_buffer(&self.samples, 0, bytemuck::cast_slice(&self.staging));
+                    .write_buffer(&self.samples, 0, bytemuck::cast_slice(data));
             }
             for gb in 0..grid_batches {
                 let p0 = gb * self.plan.grid_batch;

@@ -160,11 +160,12 @@ impl GpuReducer {
         while start < n {
             let len = (n - start).min(self.samples_per_batch);
             let n_chunks = len.div_ceil(REDUCE_CHUNK);
-            self.layout
-                .pack(&features[start * nf..(start + len) * nf], &mut self.staging);
+            let data = self
+                .layout
+                .packed(&features[start * nf..(start + len) * nf], &mut self.staging);
             self.ctx
                 .queue
-                .write_buffer(&self.samples, 0, bytemuck::cast_slice(&self.staging));
+                .write_buffer(&self.samples, 0, bytemuck::cast_slice(data));
             let groups = n_chunks.div_ceil(REDUCE_WORKGROUP);
             let groups_x = groups.min(max_groups);
             let groups_y = groups.div_ceil(groups_x);
