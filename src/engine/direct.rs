@@ -39,9 +39,8 @@ impl DirectCpu {
 impl ChunkEvaluator for DirectCpu {
     fn start(&mut self, centre: &Centre) -> Result<()> {
         let (family, grid) = (self.family, &self.grid);
-        self.consts = self
-            .tally
-            .timed(|_| kernel_consts(family, grid, centre.shift()));
+        self.consts = self.tally.timed(|_| kernel_consts(family, grid, centre));
+        self.tally.conditioning.rescaled_by = centre.rescaled_by();
         self.centre = Some(centre.clone());
         Ok(())
     }
@@ -53,7 +52,8 @@ impl ChunkEvaluator for DirectCpu {
             let prep = prepare_centred(family, xs, centre);
             let sums = cpu_fast::kernel_sums(family, &prep, consts);
             let host = family.host_coupled_sums(grid, xs);
-            t.add(&assemble(family, grid, &prep, &sums, host.as_deref()));
+            let part = assemble(family, grid, &prep, &sums, host.as_deref());
+            t.add_checked(family, grid, centre, &prep, xs, part, true);
         });
         Ok(())
     }
@@ -68,6 +68,8 @@ struct Waiting {
     /// The prepared chunk without its features (they are on the device).
     prep: Prepared,
     host: Option<Vec<f64>>,
+    /// The samples, for the points the f32 kernel cannot be trusted with (evaluated in f64).
+    xs: Vec<f64>,
 }
 
 /// The GPU path. Chunk k + 1 is prepared on the host while chunk k runs on the device; sums are
@@ -121,16 +123,17 @@ impl DirectGpu {
     fn add(&mut self, w: &Waiting, sums: &KernelSums) {
         self.tally.device(sums.device_seconds);
         let part = assemble(self.family, &self.grid, &w.prep, sums, w.host.as_deref());
-        self.tally.add(&part);
+        let centre = self.centre.as_ref().expect("start before chunk");
+        self.tally
+            .add_checked(self.family, &self.grid, centre, &w.prep, &w.xs, part, true);
     }
 }
 
 impl ChunkEvaluator for DirectGpu {
     fn start(&mut self, centre: &Centre) -> Result<()> {
         let (family, grid) = (self.family, &self.grid);
-        let consts = self
-            .tally
-            .timed(|_| kernel_consts(family, grid, centre.shift()));
+        let consts = self.tally.timed(|_| kernel_consts(family, grid, centre));
+        self.tally.conditioning.rescaled_by = centre.rescaled_by();
         self.device().set_consts(&consts);
         self.centre = Some(centre.clone());
         Ok(())
@@ -145,7 +148,11 @@ impl ChunkEvaluator for DirectGpu {
         let host = family.host_coupled_sums(grid, xs);
         self.device().submit(&prep.features, prep.n_inside)?;
         prep.features = Vec::new();
-        self.waiting.push_back(Waiting { prep, host });
+        self.waiting.push_back(Waiting {
+            prep,
+            host,
+            xs: xs.to_vec(),
+        });
         self.assemble_finished();
         self.tally.eval_seconds += t0.elapsed().as_secs_f64();
         Ok(())

@@ -11,8 +11,10 @@
 use crate::engine::config::{EvalPath, Strategy};
 use crate::engine::gpu::{AdapterSummary, KernelShape};
 use crate::engine::partials::{PartialSums, Partials};
-use crate::engine::prepare::Centre;
+use crate::engine::prepare::{evaluate_f64, f64_points, Centre, Prepared};
 use crate::error::Result;
+use crate::model::grid::Grid;
+use crate::model::Family;
 use std::time::Instant;
 
 /// One path's evaluation of the whole grid.
@@ -32,6 +34,46 @@ pub struct Evaluation {
     /// Evaluation, seconds: sample preparation, kernel and host assembly (gpu, cpu) or the
     /// whole reference sum (cpu-ref).
     pub eval_seconds: f64,
+    /// What the f32 paths did to stay exact: rescaling, points evaluated in f64.
+    pub conditioning: Conditioning,
+}
+
+/// What an f32 path did because the data or the grid were outside what f32 holds
+/// ([`crate::engine::prepare::f64_points`]).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Conditioning {
+    /// The factors the features were divided by (one per feature), when any is not 1.
+    pub rescaled_by: Option<Vec<f64>>,
+    /// Grid points evaluated in f64 (by the full density) for at least one chunk.
+    pub f64_points: u64,
+    /// Samples in the chunks where some point was evaluated in f64.
+    pub f64_samples: u64,
+    /// Per grid point, whether it was evaluated in f64 (allocated on first use).
+    seen: Vec<bool>,
+}
+
+impl Conditioning {
+    /// Records that `points` of a chunk of `n` samples were evaluated in f64.
+    pub fn record(&mut self, points: &[usize], n: usize, grid_len: usize) {
+        if points.is_empty() {
+            return;
+        }
+        if self.seen.is_empty() {
+            self.seen = vec![false; grid_len];
+        }
+        for &p in points {
+            if !self.seen[p] {
+                self.seen[p] = true;
+                self.f64_points += 1;
+            }
+        }
+        self.f64_samples += n as u64;
+    }
+
+    /// Whether anything was done.
+    pub fn is_empty(&self) -> bool {
+        self.rescaled_by.is_none() && self.f64_points == 0
+    }
 }
 
 /// An evaluation path, chunk by chunk.
@@ -58,6 +100,7 @@ pub struct Tally {
     pub compile_seconds: f64,
     pub device_seconds: Option<f64>,
     pub eval_seconds: f64,
+    pub conditioning: Conditioning,
 }
 
 impl Tally {
@@ -72,6 +115,7 @@ impl Tally {
             compile_seconds: 0.0,
             device_seconds: None,
             eval_seconds: 0.0,
+            conditioning: Conditioning::default(),
         }
     }
 
@@ -106,6 +150,28 @@ impl Tally {
             compile_seconds: self.compile_seconds,
             device_seconds: self.device_seconds,
             eval_seconds: self.eval_seconds,
+            conditioning: self.conditioning,
         }
+    }
+
+    /// Accumulates one chunk's partials from an f32 path, after evaluating in f64 the points the
+    /// f32 evaluation cannot be trusted with ([`f64_points`]).
+    #[allow(clippy::too_many_arguments)]
+    pub fn add_checked(
+        &mut self,
+        family: &dyn Family,
+        grid: &Grid,
+        centre: &Centre,
+        prep: &Prepared,
+        xs: &[f64],
+        mut part: Partials,
+        predict: bool,
+    ) {
+        let points = f64_points(family, grid, centre, prep, &part, predict);
+        if !points.is_empty() {
+            evaluate_f64(family, grid, xs, &points, &mut part);
+            self.conditioning.record(&points, xs.len(), grid.len());
+        }
+        self.add(&part);
     }
 }

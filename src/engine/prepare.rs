@@ -27,6 +27,11 @@ pub struct Prepared {
     pub shift: f64,
     /// [`Shift::Linear`]: the centres sⱼ subtracted from every feature (else 0), one per feature.
     pub linear_shift: Vec<f64>,
+    /// The scale exponents sⱼ: feature j went to the device divided by 2^sⱼ (see [`Centre`]).
+    pub scale: Vec<i32>,
+    /// Smallest and largest value of each feature as the device sees it (centred and scaled, in
+    /// f64 before rounding), over the samples inside the support; `None` without such samples.
+    pub range: Option<Vec<(f64, f64)>>,
     /// Total number of samples.
     pub n: usize,
 }
@@ -71,7 +76,9 @@ fn feature_means(family: &dyn Family, xs: &[f64]) -> Vec<f64> {
             } else {
                 m
             };
-            means[j] = m as f32 as f64;
+            // Rounded to f32 where f32 holds it (beyond, the data are rescaled anyway).
+            let r = m as f32;
+            means[j] = if r.is_finite() { r as f64 } else { m };
         }
     }
     means
@@ -92,13 +99,74 @@ pub const CHUNK: usize = 1 << 22;
 /// streamed.
 pub const CENTRE_SAMPLES: usize = CHUNK;
 
-/// How features are centred on their way to the device ([`Shift`]), fixed for a whole data set.
+/// Root-mean-square of each centred feature over the samples of `xs` inside the support.
+fn feature_spreads(family: &dyn Family, xs: &[f64], location: f64, linear: &[f64]) -> Vec<f64> {
+    let nf = family.n_features();
+    let parts: Vec<(Vec<Neumaier>, usize)> = xs
+        .par_chunks(BLOCK)
+        .map(|c| {
+            let mut s = vec![Neumaier::default(); nf];
+            let mut k = 0;
+            let mut f = vec![0.0; nf];
+            for &x in c.iter().filter(|&&x| family.in_support(x)) {
+                family.features(x, location, &mut f);
+                for j in 0..nf {
+                    let d = f[j] - linear[j];
+                    s[j].add(d * d);
+                }
+                k += 1;
+            }
+            (s, k)
+        })
+        .collect();
+    let mut total = vec![Neumaier::default(); nf];
+    let mut k = 0;
+    for (p, c) in parts {
+        for j in 0..nf {
+            total[j].add(p[j].value());
+        }
+        k += c;
+    }
+    total
+        .iter()
+        .map(|t| {
+            if k > 0 {
+                (t.value() / k as f64).sqrt()
+            } else {
+                0.0
+            }
+        })
+        .collect()
+}
+
+/// Centred features whose spread lies within [2⁻¹⁶, 2¹⁶] are not rescaled.
+const SCALE_FREE: f64 = 65_536.0;
+
+/// The scale exponent for a feature of RMS `rms`: the nearest power of two when the spread is
+/// outside [2⁻¹⁶, 2¹⁶] (0 otherwise, or for a spread of 0 or non-finite).
+fn scale_exponent(rms: f64) -> i32 {
+    if !rms.is_finite() || rms == 0.0 || (1.0 / SCALE_FREE..=SCALE_FREE).contains(&rms) {
+        return 0;
+    }
+    (rms.log2().round() as i32).clamp(-1000, 1000)
+}
+
+/// How features are centred (and scaled) on their way to the f32 kernels ([`Shift`],
+/// [`Family::scaling`]), fixed for a whole data set from its first chunk.
+///
+/// Scaling: for a family that declares how its constants scale with its features, feature j is
+/// divided by 2^sⱼ, the power of two nearest its spread after centring whenever that spread is
+/// outside [2⁻¹⁶, 2¹⁶], and kernel constant i multiplied by 2^(Σⱼ pᵢⱼ·sⱼ) ([`scale_consts`]).
+/// The kernel's value is unchanged — exactly, since these are powers of two — but its operands
+/// stay inside the f32 range whatever the data's units (10⁻³⁰ kg, 10³⁰ m).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Centre {
     /// [`Shift::Location`]: the centre c passed to [`Family::features`] (else 0).
     pub location: f64,
     /// [`Shift::Linear`]: the centres sⱼ subtracted from every feature (else 0), one per feature.
     pub linear_shift: Vec<f64>,
+    /// Scale exponents sⱼ per feature (0: not scaled).
+    pub scale: Vec<i32>,
 }
 
 impl Centre {
@@ -106,21 +174,33 @@ impl Centre {
     /// features over the first [`CENTRE_SAMPLES`] samples of `xs` (see `feature_means`).
     pub fn of(family: &dyn Family, xs: &[f64]) -> Centre {
         let head = &xs[..xs.len().min(CENTRE_SAMPLES)];
-        let none = vec![0.0; family.n_features()];
-        match family.shift() {
-            Shift::None => Centre {
-                location: 0.0,
-                linear_shift: none,
-            },
-            Shift::Location => Centre {
-                location: feature_means(family, head)[0],
-                linear_shift: none,
-            },
-            Shift::Linear => Centre {
-                location: 0.0,
-                linear_shift: feature_means(family, head),
-            },
+        let nf = family.n_features();
+        let none = vec![0.0; nf];
+        let (location, linear_shift) = match family.shift() {
+            Shift::None => (0.0, none),
+            Shift::Location => (feature_means(family, head)[0], none),
+            Shift::Linear => (0.0, feature_means(family, head)),
+        };
+        let scale = match family.scaling() {
+            Some(_) => feature_spreads(family, head, location, &linear_shift)
+                .into_iter()
+                .map(scale_exponent)
+                .collect(),
+            None => vec![0; nf],
+        };
+        Centre {
+            location,
+            linear_shift,
+            scale,
         }
+    }
+
+    /// The factors 2^sⱼ the features were divided by, when any is not 1.
+    pub fn rescaled_by(&self) -> Option<Vec<f64>> {
+        self.scale
+            .iter()
+            .any(|&s| s != 0)
+            .then(|| self.scale.iter().map(|&s| 2f64.powi(s)).collect())
     }
 
     /// The shift handed to [`Family::kernel_consts`]: c or s₀.
@@ -137,60 +217,190 @@ pub fn prepare_centred(family: &dyn Family, xs: &[f64], centre: &Centre) -> Prep
     let Centre {
         location,
         ref linear_shift,
+        ref scale,
     } = *centre;
-    let parts: Vec<(Vec<f32>, u64, Neumaier)> = xs
+    let factor: Vec<f64> = scale.iter().map(|&s| 2f64.powi(-s)).collect();
+    type Part = (Vec<f32>, u64, Neumaier, Vec<(f64, f64)>);
+    let parts: Vec<Part> = xs
         .par_chunks(BLOCK)
         .map(|c| {
             let mut feats = Vec::with_capacity(c.len() * nf);
             let mut outside = 0u64;
             let mut b = Neumaier::default();
             let mut f = vec![0.0; nf];
+            let mut range = vec![(f64::INFINITY, f64::NEG_INFINITY); nf];
             for &x in c {
                 if !family.in_support(x) {
                     outside += 1;
                     continue;
                 }
                 family.features(x, location, &mut f);
-                feats.extend((0..nf).map(|j| (f[j] - linear_shift[j]) as f32));
+                for j in 0..nf {
+                    let v = (f[j] - linear_shift[j]) * factor[j];
+                    range[j] = (range[j].0.min(v), range[j].1.max(v));
+                    feats.push(v as f32);
+                }
                 b.add(family.data_term(x));
             }
-            (feats, outside, b)
+            (feats, outside, b, range)
         })
         .collect();
     let mut features = Vec::with_capacity(xs.len() * nf);
     let mut outside = 0;
     let mut data_sum = Neumaier::default();
-    for (f, o, b) in parts {
+    let mut range = vec![(f64::INFINITY, f64::NEG_INFINITY); nf];
+    for (f, o, b, r) in parts {
         features.extend_from_slice(&f);
         outside += o;
         data_sum.add(b.value());
+        for (t, p) in range.iter_mut().zip(r) {
+            *t = (t.0.min(p.0), t.1.max(p.1));
+        }
     }
+    let n_inside = features.len() / nf;
     Prepared {
-        n_inside: features.len() / nf,
+        n_inside,
         features,
         outside,
         data_sum: data_sum.value(),
         shift: location + linear_shift[0],
         linear_shift: linear_shift.clone(),
+        scale: scale.clone(),
+        range: (n_inside > 0).then_some(range),
         n: xs.len(),
     }
 }
 
-/// Kernel constants of every grid point, computed in f64 and rounded to f32, point-major.
-pub fn kernel_consts(family: &dyn Family, grid: &Grid, shift: f64) -> Vec<f32> {
+/// Multiplies the kernel constants `c` by 2^(Σⱼ pᵢⱼ·sⱼ) for the scale exponents `scale`
+/// ([`Family::scaling`]), so that the kernel on scaled features has the value it has on
+/// unscaled ones.
+pub fn scale_consts(family: &dyn Family, scale: &[i32], c: &mut [f64]) {
+    if scale.iter().all(|&s| s == 0) {
+        return;
+    }
+    if let Some(powers) = family.scaling() {
+        for (ci, p) in c.iter_mut().zip(powers) {
+            let e: i32 = p.iter().zip(scale).map(|(&p, &s)| p * s).sum();
+            *ci *= 2f64.powi(e);
+        }
+    }
+}
+
+/// The kernel constants of θ for the data set's centring, scaled (f64).
+pub fn consts_of(family: &dyn Family, theta: &[f64], centre: &Centre, c: &mut [f64]) {
+    family.kernel_consts(theta, centre.shift(), c);
+    scale_consts(family, &centre.scale, c);
+}
+
+/// Kernel constants of every grid point for the data set's centring, computed in f64, scaled,
+/// and rounded to f32, point-major.
+pub fn kernel_consts(family: &dyn Family, grid: &Grid, centre: &Centre) -> Vec<f32> {
     let nc = family.n_kernel_consts();
     let mut out = vec![0.0f32; grid.len() * nc];
+    if nc == 0 {
+        return out;
+    }
     out.par_chunks_mut(nc).enumerate().for_each_init(
         || (vec![0.0; grid.n_params()], vec![0.0; nc]),
         |(theta, c), (p, dst)| {
             grid.theta_into(p, theta);
-            family.kernel_consts(theta, shift, c);
+            consts_of(family, theta, centre, c);
             for (d, &v) in dst.iter_mut().zip(c.iter()) {
                 *d = v as f32;
             }
         },
     );
     out
+}
+
+/// Largest |k| per sample the f32 kernels are trusted with: sums of a 4,096-sample sub-chunk
+/// stay far below f32's 3.4·10³⁸.
+const KERNEL_LIMIT: f64 = 1e34;
+
+/// Whether an f32 value `v32` stands for the f64 value `v` without overflow or loss to
+/// underflow (a nonzero value rounded into f32's subnormal range or to 0).
+fn fits_f32(v: f64) -> bool {
+    let r = v as f32;
+    r.is_finite() && (v == 0.0 || r.abs() >= f32::MIN_POSITIVE)
+}
+
+/// The grid points of a chunk whose f32 evaluation cannot be trusted, to be evaluated in f64
+/// instead ([`evaluate_f64`]): points with all samples inside the support whose kernel sum came
+/// back non-finite (an f32 overflow is a numerical failure, never "outside the support"); and,
+/// with `predict`, points whose scaled constants do not fit f32, or whose kernel at the chunk's
+/// feature extremes exceeds the f32 kernels' range (`KERNEL_LIMIT`), or whose features do not fit
+/// f32 at all.
+pub fn f64_points(
+    family: &dyn Family,
+    grid: &Grid,
+    centre: &Centre,
+    prep: &Prepared,
+    part: &Partials,
+    predict: bool,
+) -> Vec<usize> {
+    let nc = family.n_kernel_consts();
+    let nf = family.n_features();
+    let features_fit = prep
+        .range
+        .as_ref()
+        .is_none_or(|r| r.iter().all(|&(lo, hi)| fits_f32(lo) && fits_f32(hi)));
+    // Corners of the feature box (up to 4 features; beyond, the post-check alone).
+    let corners: Vec<Vec<f64>> = match &prep.range {
+        Some(r) if predict && nf <= 4 => (0..1usize << nf)
+            .map(|m| {
+                (0..nf)
+                    .map(|j| if m >> j & 1 == 1 { r[j].1 } else { r[j].0 })
+                    .collect()
+            })
+            .collect(),
+        _ => Vec::new(),
+    };
+    (0..grid.len())
+        .into_par_iter()
+        .map_init(
+            || (vec![0.0; grid.n_params()], vec![0.0; nc]),
+            |(theta, c), p| {
+                grid.theta_into(p, theta);
+                if family.validate(theta).is_err() || part.outside[p] > 0 {
+                    return None;
+                }
+                if !part.sum[p].is_finite() || !features_fit {
+                    return Some(p);
+                }
+                if !predict {
+                    return None;
+                }
+                consts_of(family, theta, centre, c);
+                if !c.iter().all(|&v| fits_f32(v)) {
+                    return Some(p);
+                }
+                corners
+                    .iter()
+                    .any(|f| !(family.kernel(f, c).abs() <= KERNEL_LIMIT))
+                    .then_some(p)
+            },
+        )
+        .flatten()
+        .collect()
+}
+
+/// Replaces the partials of `points` with their f64 evaluation over the chunk `xs` by the full
+/// density (the `cpu-ref` arithmetic).
+pub fn evaluate_f64(
+    family: &dyn Family,
+    grid: &Grid,
+    xs: &[f64],
+    points: &[usize],
+    part: &mut Partials,
+) {
+    let vals: Vec<(f64, u64)> = points
+        .par_iter()
+        .map(|&p| family.ln_pdf_sum(xs, &grid.theta(p)))
+        .collect();
+    for (&p, (s, o)) in points.iter().zip(vals) {
+        part.sum[p] = s;
+        part.outside[p] = o;
+    }
 }
 
 /// S(θ) = n·a(θ) + Σb + Σk (+ n·k(s, θ) for a linear shift s, + the family's host-coupled

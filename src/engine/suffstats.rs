@@ -7,7 +7,7 @@
 use crate::engine::config::{EvalPath, Strategy};
 use crate::engine::evaluation::{ChunkEvaluator, Evaluation, Tally};
 use crate::engine::partials::KernelSums;
-use crate::engine::prepare::{assemble, prepare_centred, Centre, Prepared};
+use crate::engine::prepare::{assemble, prepare_centred, scale_consts, Centre, Prepared};
 use crate::engine::session::{PooledReducer, Session};
 use crate::error::{Error, Result};
 use crate::model::grid::Grid;
@@ -47,10 +47,12 @@ pub fn resolve(strategy: Strategy, family: &dyn Family, grid: &Grid) -> Result<S
     }
 }
 
-/// Kernel constants of grid point 0 (the fixed parameters' constants are the same everywhere).
-pub fn fixed_consts(family: &dyn Family, grid: &Grid, shift: f64) -> Vec<f64> {
+/// Kernel constants of grid point 0 (the fixed parameters' constants are the same everywhere),
+/// scaled like the prepared features.
+pub fn fixed_consts(family: &dyn Family, grid: &Grid, prep: &Prepared) -> Vec<f64> {
     let mut c = vec![0.0; family.n_kernel_consts()];
-    family.kernel_consts(&grid.theta(0), shift, &mut c);
+    family.kernel_consts(&grid.theta(0), prep.shift, &mut c);
+    scale_consts(family, &prep.scale, &mut c);
     c
 }
 
@@ -71,7 +73,7 @@ pub fn stats_cpu(
     prep: &Prepared,
 ) -> Vec<f64> {
     let nf = family.n_features();
-    let c = fixed_consts(family, grid, prep.shift);
+    let c = fixed_consts(family, grid, prep);
     let ns = spec.form.n_stats(nf);
     let parts: Vec<Vec<Neumaier>> = prep
         .features
@@ -120,6 +122,7 @@ pub fn kernel_sums(
         |(theta, c, eta), (p, out)| {
             grid.theta_into(p, theta);
             family.kernel_consts(theta, prep.shift, c);
+            scale_consts(family, &prep.scale, c);
             let kappa = (spec.natural)(c, eta);
             let mut s = n * kappa;
             for j in 0..ns {
@@ -184,6 +187,7 @@ impl SuffStats {
 
 impl ChunkEvaluator for SuffStats {
     fn start(&mut self, centre: &Centre) -> Result<()> {
+        self.tally.conditioning.rescaled_by = centre.rescaled_by();
         self.centre = Some(centre.clone());
         Ok(())
     }
@@ -195,7 +199,7 @@ impl ChunkEvaluator for SuffStats {
         let prep = prepare_centred(family, xs, centre);
         let t = match &mut self.reducer {
             Some(r) => {
-                let c = fixed_consts(family, grid, prep.shift);
+                let c = fixed_consts(family, grid, &prep);
                 r.get()
                     .reduce(&prep.features, prep.n_inside, fixed_for_device(&c))?
             }
@@ -203,8 +207,9 @@ impl ChunkEvaluator for SuffStats {
         };
         let sums = kernel_sums(family, spec, grid, &prep, &t, xs);
         let host = family.host_coupled_sums(grid, xs);
+        let part = assemble(family, grid, &prep, &sums, host.as_deref());
         self.tally
-            .add(&assemble(family, grid, &prep, &sums, host.as_deref()));
+            .add_checked(family, grid, centre, &prep, xs, part, false);
         self.tally.eval_seconds += t0.elapsed().as_secs_f64();
         Ok(())
     }

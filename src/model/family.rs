@@ -42,6 +42,18 @@ pub enum Shift {
     Linear,
 }
 
+/// How a kernel's constants scale with its features: `powers[i][j] = pᵢⱼ` such that
+///
+/// ```text
+/// k(2^(−s₀)·f₀, …, 2^(Σⱼ pᵢⱼ·sⱼ)·cᵢ, …) = k(f, c)   for all integers sⱼ
+/// ```
+///
+/// (e.g. the normal's k = −(f₀ − c₀)²·c₁ has p = [[−1], [2]]). Scaling by powers of two is
+/// exact in binary floating point, so the engine may divide feature j by 2^sⱼ (and scale the
+/// constants accordingly) without changing any f32 result — except that values which would have
+/// overflowed or underflowed f32 no longer do.
+pub type Scaling = &'static [&'static [i32]];
+
 /// Precision class of a family's kernel, which sets its documented tolerance.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum KernelClass {
@@ -178,6 +190,13 @@ pub trait Family: Sync + Send {
     /// Evaluation by sufficient statistics (`--strategy suffstats`), where the kernel is a linear
     /// combination of per-sample statistics. Default: not available.
     fn suffstats(&self) -> Option<SuffStatsSpec> {
+        None
+    }
+
+    /// How the kernel's constants scale with its features (see [`Scaling`]), where they do:
+    /// then the engine evaluates the f32 kernel on features in units of the data's spread, so
+    /// that data at any scale (10⁻³⁰ … 10³⁰) stay inside the f32 range. Default: no scaling.
+    fn scaling(&self) -> Option<Scaling> {
         None
     }
 

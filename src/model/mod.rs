@@ -14,7 +14,7 @@ pub mod sample_spec;
 pub mod suffstats;
 
 pub use families::{lookup, REGISTRY};
-pub use family::{Family, KernelClass, Shift, StreamedMle, HALF_LN_2PI};
+pub use family::{Family, KernelClass, Scaling, Shift, StreamedMle, HALF_LN_2PI};
 pub use kernel::{Blocked, CoupledKernel, Kernel, ScaledKernel, MAX_FEATURES, MAX_KERNEL_CONSTS};
 pub use param::{validate_domains, Domain, HasParams, ParamSpec};
 pub use suffstats::{StatsForm, SuffStatsSpec};

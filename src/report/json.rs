@@ -46,6 +46,17 @@ fn kernel(e: &Evaluation) -> Value {
     }
 }
 
+/// What the f32 path did to stay exact: `rescaled_by` (per feature, or null), `f64_points`,
+/// `f64_samples`.
+fn conditioning(e: &Evaluation) -> Value {
+    let c = &e.conditioning;
+    json!({
+        "rescaled_by": c.rescaled_by,
+        "f64_points": c.f64_points,
+        "f64_samples": c.f64_samples,
+    })
+}
+
 /// `entropy`, `entropy_source`, `entropy_method`, `entropy_error` and `entropy_note`.
 fn entropy(a: &Analysis, head: &mut Map<String, Value>) {
     let u = a.units;
@@ -194,6 +205,7 @@ pub fn write(r: &Report<'_>, w: &mut dyn Write) -> std::io::Result<()> {
             .map_or(Value::Null, |a| json!(a.label())),
     );
     head.insert("kernel".into(), kernel(&out.primary));
+    head.insert("conditioning".into(), conditioning(&out.primary));
     head.insert(
         "grid".into(),
         json!({

@@ -64,6 +64,9 @@ pub fn write(r: &Report<'_>, w: &mut dyn Write) -> std::io::Result<()> {
         )?,
         None => writeln!(w, "backend     {} ({})", ev.backend, ev.strategy)?,
     }
+    if let Some(line) = conditioning_line(&ev.conditioning, r.grid.len()) {
+        writeln!(w, "conditioning {line}")?;
+    }
     writeln!(w)?;
     let units = r.units();
     let u = units.name();
@@ -187,6 +190,25 @@ pub fn write(r: &Report<'_>, w: &mut dyn Write) -> std::io::Result<()> {
 }
 
 /// The entropy, identity, MLE, refinement, interval and region lines.
+/// One line on what the f32 path did to stay exact, when it did anything.
+fn conditioning_line(c: &crate::engine::evaluation::Conditioning, points: usize) -> Option<String> {
+    let mut parts = Vec::new();
+    if let Some(f) = &c.rescaled_by {
+        let f: Vec<String> = f.iter().map(|v| format!("{v:.3e}")).collect();
+        parts.push(format!(
+            "features in units of {} (the data's spread, a power of two)",
+            f.join(", ")
+        ));
+    }
+    if c.f64_points > 0 {
+        parts.push(format!(
+            "{} of {points} grid points evaluated in f64 over {} samples (beyond what f32 holds)",
+            c.f64_points, c.f64_samples
+        ));
+    }
+    (!parts.is_empty()).then(|| parts.join("; "))
+}
+
 fn analysis_lines(r: &Report<'_>, a: &Analysis, w: &mut dyn Write) -> std::io::Result<()> {
     let fam = r.family;
     let p = &r.outcome.primary.partials;

@@ -6,7 +6,7 @@
 //! the kernel is linear in x, so the device sums (x − x̄)·logit p ([`Shift::Linear`]).
 
 use super::{
-    Blocked, CoupledKernel, Domain, Family, ParamSpec, ScaledKernel, Shift, SuffStatsSpec,
+    Blocked, CoupledKernel, Domain, Family, ParamSpec, ScaledKernel, Scaling, Shift, SuffStatsSpec,
 };
 use crate::error::{Error, Result};
 use rand::rngs::StdRng;
@@ -61,6 +61,11 @@ impl Family for Bernoulli {
     /// c₀ = logit p = ln p − ln(1 − p).
     fn kernel_consts(&self, t: &[f64], _shift: f64, out: &mut [f64]) {
         out[0] = t[0].ln() - (-t[0]).ln_1p();
+    }
+
+    /// Scaling: k = c₀·f₀ is linear: c₀ scales like the inverse of the feature.
+    fn scaling(&self) -> Option<Scaling> {
+        Some(&[&[1]])
     }
 
     fn shift(&self) -> Shift {

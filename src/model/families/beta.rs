@@ -9,7 +9,9 @@
 //! means and the host adds n·k(means, θ) in f64 ([`Shift::Linear`]): Σk stays small, and the f32
 //! sum accurate, although ln Q is a small difference of large terms.
 
-use super::{Blocked, CoupledKernel, Domain, Family, Kernel, ParamSpec, Shift, SuffStatsSpec};
+use super::{
+    Blocked, CoupledKernel, Domain, Family, Kernel, ParamSpec, Scaling, Shift, SuffStatsSpec,
+};
 use crate::error::{Error, Result};
 use crate::numeric::ln_gamma;
 use num_traits::Float;
@@ -85,6 +87,11 @@ impl Family for Beta {
     fn kernel_consts(&self, t: &[f64], _shift: f64, out: &mut [f64]) {
         out[0] = t[0] - 1.0;
         out[1] = t[1] - 1.0;
+    }
+
+    /// Scaling: k is linear: each constant scales like the inverse of its feature.
+    fn scaling(&self) -> Option<Scaling> {
+        Some(&[&[1, 0], &[0, 1]])
     }
 
     fn shift(&self) -> Shift {

@@ -13,7 +13,8 @@
 
 use super::discrete::{per_param_value, summed_entropy, value_counts};
 use super::{
-    Blocked, CoupledKernel, Domain, Family, Kernel, ParamSpec, ScaledKernel, Shift, SuffStatsSpec,
+    Blocked, CoupledKernel, Domain, Family, Kernel, ParamSpec, ScaledKernel, Scaling, Shift,
+    SuffStatsSpec,
 };
 use crate::error::{Error, Result};
 use crate::model::grid::Grid;
@@ -105,6 +106,11 @@ impl Family for Binomial {
     fn kernel_consts(&self, t: &[f64], shift: f64, out: &mut [f64]) {
         out[0] = t[1].ln() - (-t[1]).ln_1p();
         out[1] = t[0] + 0.5 - shift;
+    }
+
+    /// Scaling: k = c₀·f₀ is linear; c₁, the support bound on the shifted feature, scales like the feature.
+    fn scaling(&self) -> Option<Scaling> {
+        Some(&[&[1], &[-1]])
     }
 
     fn shift(&self) -> Shift {

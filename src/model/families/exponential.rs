@@ -4,7 +4,9 @@
 //!
 //! Split: a(θ) = ln λ, b(x) = 0, k(x, θ) = −λx.
 
-use super::{Blocked, CoupledKernel, Domain, Family, Kernel, ParamSpec, Shift, SuffStatsSpec};
+use super::{
+    Blocked, CoupledKernel, Domain, Family, Kernel, ParamSpec, Scaling, Shift, SuffStatsSpec,
+};
 use crate::error::{Error, Result};
 use num_traits::Float;
 use rand::rngs::StdRng;
@@ -63,6 +65,11 @@ impl Family for Exponential {
 
     fn coupled(&self) -> &'static dyn CoupledKernel {
         &Blocked::<ExponentialKernel>::NEW
+    }
+
+    /// Scaling: k = −c₀·f₀ is linear: c₀ scales like the inverse of the feature.
+    fn scaling(&self) -> Option<Scaling> {
+        Some(&[&[1]])
     }
 
     fn shift(&self) -> Shift {

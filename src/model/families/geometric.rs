@@ -7,7 +7,7 @@
 //! device sums (x − x̄)·ln(1 − p) ([`Shift::Linear`]).
 
 use super::{
-    Blocked, CoupledKernel, Domain, Family, ParamSpec, ScaledKernel, Shift, SuffStatsSpec,
+    Blocked, CoupledKernel, Domain, Family, ParamSpec, ScaledKernel, Scaling, Shift, SuffStatsSpec,
 };
 use crate::error::{Error, Result};
 use rand::rngs::StdRng;
@@ -60,6 +60,11 @@ impl Family for Geometric {
     /// c₀ = ln(1 − p).
     fn kernel_consts(&self, t: &[f64], _shift: f64, out: &mut [f64]) {
         out[0] = (-t[0]).ln_1p();
+    }
+
+    /// Scaling: k = c₀·f₀ is linear: c₀ scales like the inverse of the feature.
+    fn scaling(&self) -> Option<Scaling> {
+        Some(&[&[1]])
     }
 
     fn shift(&self) -> Shift {

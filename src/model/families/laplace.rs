@@ -4,7 +4,7 @@
 //!
 //! Split: a(θ) = −ln(2b), b(x) = 0, k(x, θ) = −|x − μ|·(1/b) on the shifted sample.
 
-use super::{Blocked, CoupledKernel, Domain, Family, Kernel, ParamSpec, Shift};
+use super::{Blocked, CoupledKernel, Domain, Family, Kernel, ParamSpec, Scaling, Shift};
 use crate::error::Result;
 use crate::numeric::Neumaier;
 use num_traits::Float;
@@ -87,6 +87,11 @@ impl Family for Laplace {
     fn kernel_consts(&self, t: &[f64], shift: f64, out: &mut [f64]) {
         out[0] = t[0] - shift;
         out[1] = 1.0 / t[1];
+    }
+
+    /// Scaling: c₀ = μ − c like the feature, c₁ = 1/b like its inverse.
+    fn scaling(&self) -> Option<Scaling> {
+        Some(&[&[-1], &[1]])
     }
 
     fn shift(&self) -> Shift {

@@ -7,7 +7,9 @@
 //! Split: a(θ) = −ln s, b(x) = 0, k(x, θ) = −|z| − 2·log1p(e^(−|z|)) with z = (x − μ)·(1/s) on
 //! the shifted sample.
 
-use super::{Blocked, CoupledKernel, Domain, Family, Kernel, KernelClass, ParamSpec, Shift};
+use super::{
+    Blocked, CoupledKernel, Domain, Family, Kernel, KernelClass, ParamSpec, Scaling, Shift,
+};
 use crate::error::Result;
 use num_traits::Float;
 use rand::distr::Open01;
@@ -79,6 +81,11 @@ impl Family for Logistic {
     fn kernel_consts(&self, t: &[f64], shift: f64, out: &mut [f64]) {
         out[0] = t[0] - shift;
         out[1] = 1.0 / t[1];
+    }
+
+    /// Scaling: c₀ = μ − c like the feature, c₁ = 1/s like its inverse.
+    fn scaling(&self) -> Option<Scaling> {
+        Some(&[&[-1], &[1]])
     }
 
     fn shift(&self) -> Shift {

@@ -6,7 +6,9 @@
 //! h = 1/(2σ²); the feature is ln x (computed on the host in f64), centred by the shift.
 
 use super::normal::{NormalKernel, NORMAL_STATS};
-use super::{Blocked, CoupledKernel, Domain, Family, ParamSpec, Shift, SuffStatsSpec, HALF_LN_2PI};
+use super::{
+    Blocked, CoupledKernel, Domain, Family, ParamSpec, Scaling, Shift, SuffStatsSpec, HALF_LN_2PI,
+};
 use crate::error::{Error, Result};
 use rand::rngs::StdRng;
 use rand_distr::Distribution;
@@ -73,6 +75,11 @@ impl Family for LogNormal {
     /// f₀ = ln x − c.
     fn features(&self, x: f64, shift: f64, out: &mut [f64]) {
         out[0] = x.ln() - shift;
+    }
+
+    /// Scaling: as the normal's, on f₀ = ln x − c.
+    fn scaling(&self) -> Option<Scaling> {
+        Some(&[&[-1], &[2]])
     }
 
     fn shift(&self) -> Shift {

@@ -27,7 +27,7 @@ mod weibull;
 
 // What the family files use, in one place (they refer to it as `super::…`).
 pub use super::family::{
-    kl_bernoulli, kl_normal, Family, KernelClass, Shift, StreamedMle, HALF_LN_2PI,
+    kl_bernoulli, kl_normal, Family, KernelClass, Scaling, Shift, StreamedMle, HALF_LN_2PI,
 };
 pub use super::kernel::{
     Blocked, CoupledKernel, Kernel, ScaledKernel, MAX_FEATURES, MAX_KERNEL_CONSTS,

@@ -10,7 +10,7 @@
 
 use super::discrete::{per_param_value, summed_entropy, value_counts};
 use super::{
-    Blocked, CoupledKernel, Domain, Family, ParamSpec, ScaledKernel, Shift, SuffStatsSpec,
+    Blocked, CoupledKernel, Domain, Family, ParamSpec, ScaledKernel, Scaling, Shift, SuffStatsSpec,
 };
 use crate::error::{Error, Result};
 use crate::model::grid::Grid;
@@ -85,6 +85,11 @@ impl Family for NegativeBinomial {
     /// c₀ = ln(1 − p).
     fn kernel_consts(&self, t: &[f64], _shift: f64, out: &mut [f64]) {
         out[0] = (-t[1]).ln_1p();
+    }
+
+    /// Scaling: k = c₀·f₀ is linear: c₀ scales like the inverse of the feature.
+    fn scaling(&self) -> Option<Scaling> {
+        Some(&[&[1]])
     }
 
     fn shift(&self) -> Shift {

@@ -5,8 +5,8 @@
 //! Split: a(θ) = −ln σ − ½ ln 2π, b(x) = 0, k(x, θ) = −(x − μ)²·h with h = 1/(2σ²).
 
 use super::{
-    Blocked, CoupledKernel, Domain, Family, Kernel, ParamSpec, Shift, StatsForm, SuffStatsSpec,
-    HALF_LN_2PI,
+    Blocked, CoupledKernel, Domain, Family, Kernel, ParamSpec, Scaling, Shift, StatsForm,
+    SuffStatsSpec, HALF_LN_2PI,
 };
 use crate::error::{Error, Result};
 use num_traits::Float;
@@ -86,6 +86,11 @@ impl Family for Normal {
 
     fn coupled(&self) -> &'static dyn CoupledKernel {
         &Blocked::<NormalKernel>::NEW
+    }
+
+    /// Scaling: c₀ = μ − c scales like the feature, c₁ = 1/(2σ²) like its inverse square.
+    fn scaling(&self) -> Option<Scaling> {
+        Some(&[&[-1], &[2]])
     }
 
     fn shift(&self) -> Shift {

@@ -9,7 +9,8 @@
 //! θ-only parts of ℓ₁ and ℓ₂ (ln w − ln σ₁, ln(1 − w) − ln σ₂) folded into the constants.
 
 use super::{
-    Blocked, CoupledKernel, Domain, Family, Kernel, KernelClass, ParamSpec, Shift, HALF_LN_2PI,
+    Blocked, CoupledKernel, Domain, Family, Kernel, KernelClass, ParamSpec, Scaling, Shift,
+    HALF_LN_2PI,
 };
 use crate::error::{Error, Result};
 use num_traits::Float;
@@ -113,6 +114,11 @@ impl Family for NormalMixture {
         out[3] = mu2 - shift;
         out[4] = 0.5 / (s2 * s2);
         out[5] = (-w).ln_1p() - s2.ln();
+    }
+
+    /// Scaling: each component's μ − c like the feature, 1/(2σ²) like its inverse square, the log-weights unchanged.
+    fn scaling(&self) -> Option<Scaling> {
+        Some(&[&[-1], &[2], &[0], &[-1], &[2], &[0]])
     }
 
     fn shift(&self) -> Shift {

@@ -5,7 +5,7 @@
 //! Split: a(θ) = −λ, b(x) = −ln x!, k(x, θ) = x·ln λ.
 
 use super::{
-    Blocked, CoupledKernel, Domain, Family, ParamSpec, ScaledKernel, Shift, SuffStatsSpec,
+    Blocked, CoupledKernel, Domain, Family, ParamSpec, ScaledKernel, Scaling, Shift, SuffStatsSpec,
 };
 use crate::error::{Error, Result};
 use crate::numeric::ln_factorial;
@@ -60,6 +60,11 @@ impl Family for Poisson {
 
     fn coupled(&self) -> &'static dyn CoupledKernel {
         &Blocked::<ScaledKernel>::NEW
+    }
+
+    /// Scaling: k = c₀·f₀ is linear: c₀ scales like the inverse of the feature.
+    fn scaling(&self) -> Option<Scaling> {
+        Some(&[&[1]])
     }
 
     fn shift(&self) -> Shift {

@@ -6,7 +6,9 @@
 //! Split: a(θ) = ln Γ((ν+1)/2) − ln Γ(ν/2) − ½ ln(νπ) − ln σ, b(x) = 0,
 //! k(x, θ) = −(ν+1)/2 · log1p(w²) with w = (x − μ)·1/(σ√ν) on the shifted sample.
 
-use super::{Blocked, CoupledKernel, Domain, Family, Kernel, KernelClass, ParamSpec, Shift};
+use super::{
+    Blocked, CoupledKernel, Domain, Family, Kernel, KernelClass, ParamSpec, Scaling, Shift,
+};
 use crate::error::{Error, Result};
 use crate::numeric::ln_gamma;
 use num_traits::Float;
@@ -95,6 +97,11 @@ impl Family for StudentT {
         out[0] = mu - shift;
         out[1] = 1.0 / (sigma * nu.sqrt());
         out[2] = 0.5 * (nu + 1.0);
+    }
+
+    /// Scaling: c₀ = μ − c like the feature, c₁ = 1/(σ√ν) like its inverse, c₂ = (ν + 1)/2 unchanged.
+    fn scaling(&self) -> Option<Scaling> {
+        Some(&[&[-1], &[1], &[0]])
     }
 
     fn shift(&self) -> Shift {

@@ -7,8 +7,8 @@
 //! the host in f64 and centred by the shift c), so that u = k·(f₀ − (ln λ − c)).
 
 use super::{
-    Blocked, CoupledKernel, Domain, Family, Kernel, KernelClass, ParamSpec, Shift, StatsForm,
-    SuffStatsSpec,
+    Blocked, CoupledKernel, Domain, Family, Kernel, KernelClass, ParamSpec, Scaling, Shift,
+    StatsForm, SuffStatsSpec,
 };
 use crate::error::{Error, Result};
 use num_traits::Float;
@@ -93,6 +93,11 @@ impl Family for Weibull {
     /// f₀ = ln x − c.
     fn features(&self, x: f64, shift: f64, out: &mut [f64]) {
         out[0] = x.ln() - shift;
+    }
+
+    /// Scaling: c₀ = ln λ − c like the feature f₀ = ln x − c, c₁ = k like its inverse.
+    fn scaling(&self) -> Option<Scaling> {
+        Some(&[&[-1], &[1]])
     }
 
     fn shift(&self) -> Shift {
