@@ -41,6 +41,7 @@ pub mod error;
 pub mod family;
 pub mod gpu;
 pub mod grid;
+pub mod guard;
 pub mod identity;
 pub mod input;
 pub mod intervals;

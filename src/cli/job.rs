@@ -4,8 +4,8 @@ use clap::Args;
 use klgrid::family::{lookup, Family};
 use klgrid::gpu::KernelShape;
 use klgrid::grid::{AxisSpec, Grid};
-use klgrid::input::{self, Column, Format, InputSpec};
-use klgrid::sample_spec::{SampleSpec, DEFAULT_SEED};
+use klgrid::input::{self, Column, DrawSource, Format, InputSpec};
+use klgrid::sample_spec::{SampleSpec, DEFAULT_SEED, DRAW_IN_MEMORY, MAX_DRAWS};
 use klgrid::sweep::{parse_compare, Backend};
 use klgrid::{Error, Result};
 use std::borrow::Cow;
@@ -30,18 +30,23 @@ pub struct JobArgs {
     pub data: Option<PathBuf>,
 
     /// Format of --data instead of the one its extension says (stdin: text unless given)
-    #[arg(long, value_name = "FORMAT", requires = "data",
+    #[arg(long, value_name = "FORMAT", requires = "data", conflicts_with = "sample",
           value_parser = ["text", "csv", "tsv", "npy", "f32", "f64"])]
     pub format_in: Option<String>,
 
     /// Column of a CSV/TSV/text table (header name, or 0-based index) or of a 2-D .npy array
     /// (0-based index) holding the samples
-    #[arg(long, value_name = "NAME|INDEX", requires = "data")]
+    #[arg(
+        long,
+        value_name = "NAME|INDEX",
+        requires = "data",
+        conflicts_with = "sample"
+    )]
     pub column: Option<String>,
 
     /// Drop NaN, ±inf and empty fields instead of failing; the output reports how many
     /// (skipped_nonfinite) and n counts only the samples used
-    #[arg(long, requires = "data")]
+    #[arg(long, requires = "data", conflicts_with = "sample")]
     pub skip_nonfinite: bool,
 
     /// No progress bar on stderr (it is shown only when stderr is a terminal)
@@ -52,8 +57,8 @@ pub struct JobArgs {
     #[arg(long, value_name = "SPEC", requires = "n")]
     pub sample: Option<String>,
 
-    /// Number of samples to draw with --sample
-    #[arg(short = 'n', value_name = "N")]
+    /// Number of samples to draw with --sample (more than 2^25 are drawn in streamed blocks)
+    #[arg(short = 'n', value_name = "N", conflicts_with = "data")]
     pub n: Option<u64>,
 
     /// Seed for --sample [default: 42]
@@ -173,19 +178,28 @@ impl JobArgs {
                 if n == 0 {
                     return Err(Error::input("-n must be at least 1"));
                 }
-                let n = usize::try_from(n).map_err(|_| Error::input("-n is too large"))?;
-                let seed = self.seed.unwrap_or(DEFAULT_SEED);
-                let xs = spec.draw(n, seed)?;
-                if family.integer_data() {
-                    if let Some((i, x)) = xs.iter().enumerate().find(|(_, x)| x.fract() != 0.0) {
-                        return Err(Error::input(format!(
-                            "sample #{} = {x} from {spec} is not an integer, but {} is a discrete family",
-                            i + 1,
-                            family.name()
-                        )));
-                    }
+                if n > MAX_DRAWS {
+                    return Err(Error::input(format!(
+                        "-n {n} is too large: at most 2^53 = {MAX_DRAWS} (the largest count f64 \
+                         sums hold exactly)"
+                    )));
                 }
-                (JobData::Memory(xs), format!("{spec}, seed {seed}"))
+                let seed = self.seed.unwrap_or(DEFAULT_SEED);
+                let name = format!("{spec}, seed {seed}");
+                let integers = family.integer_data();
+                if n > DRAW_IN_MEMORY {
+                    // Drawn in streamed blocks, like a file: memory does not grow with n.
+                    let source = input::Source::Draw(DrawSource { spec, n, seed });
+                    let spec = InputSpec {
+                        integers,
+                        ..InputSpec::new(std::path::Path::new("-"))
+                    };
+                    (JobData::Input(InputSpec { source, ..spec }), name)
+                } else {
+                    let n = usize::try_from(n).map_err(|_| Error::input("-n is too large"))?;
+                    let xs = spec.draw_checked(n, seed, integers)?;
+                    (JobData::Memory(xs), name)
+                }
             }
             (None, None) => return Err(Error::input("give --data PATH or --sample SPEC -n N")),
         };

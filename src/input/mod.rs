@@ -12,9 +12,19 @@
 //! `.f32`, `.f64`, anything else text — after stripping `.gz` or `.zst`/`.zstd`, which select
 //! the decompressor. Standard input (`-`) is text unless a format is given; for text, CSV/TSV and
 //! NPY a gzip or zstd stream is also recognised by its magic bytes.
+//!
+//! A third source, [`Source::Draw`], streams samples drawn from a distribution
+//! ([`crate::sample_spec::DrawReader`]) through the same interface, so that `--sample` data too
+//! large for memory are evaluated like a file.
+//!
+//! Memory is bounded whatever the input: text lines and CSV records are at most 1 MiB
+//! (`bounded.rs`), [`read_all`] refuses data that do not fit in memory, and every message quotes
+//! at most a short prefix of the input ([`crate::guard::quote`]).
 
+mod bounded;
 pub(crate) mod check;
 mod delimited;
+mod header;
 mod npy;
 mod raw;
 mod source;
@@ -39,6 +49,8 @@ pub enum Format {
     F32,
     /// Raw little-endian IEEE-754 double precision, no header.
     F64,
+    /// Drawn from a distribution (`--sample`); not a file format.
+    Sample,
 }
 
 impl Format {
@@ -51,6 +63,7 @@ impl Format {
             Format::Npy => "npy",
             Format::F32 => "f32",
             Format::F64 => "f64",
+            Format::Sample => "sample",
         }
     }
 
@@ -116,7 +129,31 @@ pub enum Source {
     File(PathBuf),
     /// Standard input (`--data -`).
     Stdin,
+    /// Samples drawn from a distribution, streamed in blocks (`--sample` with a large `-n`).
+    Draw(DrawSource),
 }
+
+/// `--sample SPEC -n N --seed S` as a source of samples.
+#[derive(Debug, Clone)]
+pub struct DrawSource {
+    pub spec: crate::sample_spec::SampleSpec,
+    pub n: u64,
+    pub seed: u64,
+}
+
+impl PartialEq for DrawSource {
+    fn eq(&self, o: &DrawSource) -> bool {
+        std::ptr::addr_eq(self.spec.family, o.spec.family)
+            && self.spec.theta.iter().map(|t| t.to_bits()).eq(o
+                .spec
+                .theta
+                .iter()
+                .map(|t| t.to_bits()))
+            && (self.n, self.seed) == (o.n, o.seed)
+    }
+}
+
+impl Eq for DrawSource {}
 
 impl Source {
     /// `-` means standard input, anything else a file.
@@ -133,6 +170,7 @@ impl Source {
         match self {
             Source::File(p) => p.display().to_string(),
             Source::Stdin => "<stdin>".to_string(),
+            Source::Draw(d) => format!("{}, seed {}", d.spec, d.seed),
         }
     }
 }
@@ -255,7 +293,15 @@ pub fn open(spec: &InputSpec) -> Result<Box<dyn SampleReader>> {
     let (ext_format, ext_compression) = match &spec.source {
         Source::File(p) => from_path(p),
         Source::Stdin => (None, Compression::None),
+        Source::Draw(d) => {
+            return Ok(Box::new(d.spec.reader(d.n, d.seed, spec.integers)));
+        }
     };
+    if spec.format == Some(Format::Sample) {
+        return Err(Error::input(format!(
+            "{name}: 'sample' is not a file format (expected text, csv, tsv, npy, f32 or f64)"
+        )));
+    }
     if spec.format.is_none() && ext_format.is_none() {
         if let Source::File(p) = &spec.source {
             if p.extension().is_some_and(|e| e.eq_ignore_ascii_case("npz")) {
@@ -303,15 +349,51 @@ fn reader_for(
         Format::Npy => Box::new(npy::NpyReader::new(opened, info, checker, column)?),
         Format::F32 => Box::new(raw::RawReader::new(opened, info, checker, 4)?),
         Format::F64 => Box::new(raw::RawReader::new(opened, info, checker, 8)?),
+        Format::Sample => {
+            return Err(Error::input(format!(
+                "{}: 'sample' is not a file format",
+                info.name
+            )))
+        }
     })
 }
 
 /// Reads everything into memory: the samples, the reader (for [`SampleReader::info`] and
 /// [`SampleReader::skipped_nonfinite`]). Fails on an empty result.
+/// Memory is checked as it grows (against [`crate::guard::memory_budget`], and with fallible
+/// allocation): data that do not fit are an input error, never an aborted allocation.
 pub fn read_all(spec: &InputSpec) -> Result<(Vec<f64>, Box<dyn SampleReader>)> {
+    const STEP: usize = 1 << 20;
     let mut reader = open(spec)?;
-    let mut xs = Vec::new();
-    while reader.read(&mut xs, 1 << 20)? > 0 {}
+    let name = reader.info().name;
+    let too_many = |len: usize, bytes: u64| {
+        Error::input(format!(
+            "{}: the data do not fit in memory: {len} samples or more would need {} \
+             (this command keeps the data in memory; `sweep` streams them)",
+            crate::guard::quote(&name),
+            crate::guard::fmt_bytes(bytes)
+        ))
+    };
+    let mut xs: Vec<f64> = Vec::new();
+    if let Source::Draw(d) = &spec.source {
+        let bytes = d.n.saturating_mul(8);
+        crate::guard::check_memory(bytes, || format!("{} samples in memory", d.n))?;
+        let n = usize::try_from(d.n).map_err(|_| too_many(usize::MAX, bytes))?;
+        xs.try_reserve_exact(n).map_err(|_| too_many(n, bytes))?;
+    }
+    let budget = crate::guard::memory_budget();
+    loop {
+        if xs.capacity() - xs.len() < STEP {
+            let extra = xs.len().max(STEP);
+            let bytes = ((xs.len() + extra) as u64).saturating_mul(8);
+            if budget.is_some_and(|b| bytes > b) || xs.try_reserve(extra).is_err() {
+                return Err(too_many(xs.len() + extra, bytes));
+            }
+        }
+        if reader.read(&mut xs, STEP)? == 0 {
+            break;
+        }
+    }
     if xs.is_empty() {
         return Err(empty_error(&reader.info().name, reader.skipped_nonfinite()));
     }
