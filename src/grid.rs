@@ -299,7 +299,9 @@ impl Grid {
         }
         if len > MAX_GRID_POINTS {
             return Err(Error::input(format!(
-                "the grid has {len} points, more than the supported {MAX_GRID_POINTS}"
+                "the grid has {len} points, more than the supported {MAX_GRID_POINTS} (its \
+                 results would need {} of memory)",
+                crate::guard::fmt_bytes(len.saturating_mul(RESULT_BYTES_PER_POINT))
             )));
         }
         check_grid_memory(len, || format!("the grid has {len} points"))?;

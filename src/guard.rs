@@ -29,6 +29,15 @@ pub fn quote_bytes(b: &[u8]) -> String {
     quote_of(&String::from_utf8_lossy(head), b.len())
 }
 
+/// [`quote_bytes`] of the start of a text whose length is unknown: `…` without a length.
+pub fn quote_start(b: &[u8]) -> String {
+    let q = quote_bytes(b);
+    match q.rfind("… (") {
+        Some(i) => format!("{}…", &q[..i]),
+        None => q,
+    }
+}
+
 /// The first [`QUOTE_CHARS`] characters of `s`, escaped, then `… (len bytes)` when `s` has more
 /// or is the head of a longer text of `len` bytes.
 fn quote_of(s: &str, len: usize) -> String {

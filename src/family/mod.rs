@@ -31,6 +31,7 @@ mod gamma;
 mod geometric;
 pub mod kernel;
 mod laplace;
+mod large_entropy;
 mod logistic;
 mod lognormal;
 mod negative_binomial;

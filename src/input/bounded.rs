@@ -13,7 +13,7 @@
 //! The errors are [`std::io::Error`]s carrying a [`TooLong`], so that they pass through the
 //! `csv` crate and `BufRead`; [`super::source::read_error`] turns them into input errors.
 
-use crate::guard::{fmt_bytes, quote_bytes};
+use crate::guard::{fmt_bytes, quote_start};
 use std::io::{self, Read};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -51,7 +51,7 @@ impl std::fmt::Display for TooLong {
                 f,
                 "line longer than {} (it starts '{}'): not text data, or data without line breaks",
                 fmt_bytes(MAX_LINE as u64),
-                quote_bytes(&self.head)
+                quote_start(&self.head)
             )
         }
     }
