@@ -49,13 +49,12 @@ pub(crate) fn resolve_column(
         ))),
         Some(Column::Named(s)) => by_name(s).ok_or_else(|| {
             Error::input(format!(
-                "{name}: column '{}' not found ({}available columns: {})",
+                "{name}: column '{}' not found (available columns: {}){}",
                 quote(s),
-                header.map_or_else(String::new, |h| crate::guard::did_you_mean(
-                    s,
-                    h.iter().map(String::as_str)
-                )),
-                list()
+                list(),
+                header
+                    .and_then(|h| crate::guard::suggest(s, h.iter().map(String::as_str)))
+                    .map_or_else(String::new, |n| format!("; did you mean '{}'?", quote(n)))
             ))
         }),
         Some(Column::Index(i)) => match by_name(&i.to_string()) {
