@@ -179,7 +179,10 @@ fn rlimit_available() -> Option<u64> {
         };
         // SAFETY: getrlimit writes one rlimit into the struct we own.
         let ok = unsafe { libc::getrlimit(resource, &mut r) } == 0;
-        (ok && r.rlim_cur != libc::RLIM_INFINITY).then_some(r.rlim_cur as u64)
+        // rlim_t is not u64 on every platform.
+        #[allow(clippy::unnecessary_cast)]
+        let cur = r.rlim_cur as u64;
+        (ok && r.rlim_cur != libc::RLIM_INFINITY).then_some(cur)
     };
     let used = |key| proc_kb(&status, key).unwrap_or(0);
     let mut best: Option<u64> = None;

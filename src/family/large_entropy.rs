@@ -199,9 +199,9 @@ pub(super) fn binomial(n: f64, p: f64) -> f64 {
     let sd = (np * q).sqrt();
     let mut k = [0.0; J + 1];
     let mut c = vec![0.0, 1.0]; // c₁ = p
-    for j in 2..=J {
+    for (j, kj) in k.iter_mut().enumerate().skip(2) {
         c = pmul(&deriv(&c), &[0.0, 1.0, -1.0]);
-        k[j] = n * poly(&c, p) / sd.powi(j as i32);
+        *kj = n * poly(&c, p) / sd.powi(j as i32);
     }
     let m = moments(&k);
     let (u, w) = (sd / np, -sd / nq);
