@@ -406,6 +406,17 @@ mod tests {
     }
 
     #[test]
+    fn one_value_needs_start_equal_to_stop() {
+        let e = AxisSpec::parse("mu=0:3:1").unwrap_err().to_string();
+        assert!(
+            e.contains("COUNT 1 with START 0 ≠ STOP 3") && e.contains("mu=0"),
+            "{e}"
+        );
+        assert!(AxisSpec::parse("sigma=log:1:2:1").is_err());
+        assert_eq!(AxisSpec::parse("mu=2:2:1").unwrap().values, vec![2.0]);
+    }
+
+    #[test]
     fn grid_is_row_major_with_last_axis_fastest() {
         let fam = lookup("normal").unwrap();
         let g = Grid::new(

@@ -327,6 +327,30 @@ mod tests {
     }
 
     #[test]
+    fn specs_print_extreme_parameters_in_exponent_notation() {
+        let s = SampleSpec::parse("normal(mu=1e308, sigma=0.00001)").unwrap();
+        assert_eq!(s.to_string(), "normal(mu=1e308, sigma=1e-5)");
+        let s = SampleSpec::parse("normal(1.5, 2)").unwrap();
+        assert_eq!(s.to_string(), "normal(mu=1.5, sigma=2)");
+    }
+
+    #[test]
+    fn the_streamed_reader_checks_its_draws_like_the_draw_in_memory() {
+        let s = SampleSpec::parse("normal(mu=3, sigma=1)").unwrap();
+        let mut r = s.reader(10, 1, true);
+        let e = r.read(&mut Vec::new(), 10).unwrap_err().to_string();
+        assert!(
+            e.contains("sample #1") && e.contains("not an integer"),
+            "{e}"
+        );
+        let e = s.draw_checked(10, 1, true).unwrap_err().to_string();
+        assert!(
+            e.contains("sample #1") && e.contains("not an integer"),
+            "{e}"
+        );
+    }
+
+    #[test]
     fn draw_is_deterministic_and_seed_dependent() {
         let s = SampleSpec::parse("normal(mu=0, sigma=1)").unwrap();
         let a = s.draw(200_000, 1).unwrap();
