@@ -7,9 +7,9 @@
 //! divergence.
 //!
 //! The modules read as the pipeline, each importing only from those before it:
-//! [`numeric`] (compensated and exact sums, quadrature) → [`model`] (parameters, the
-//! [`Family`](model::Family) trait and its split, the built-in families, grids, synthetic data) →
-//! [`input`] (readers) → [`engine`] (the chunked pipeline, the evaluation paths behind one
+//! [`guard`] (defences against hostile input) and [`numeric`] (compensated and exact sums,
+//! quadrature) → [`input`] (readers) → [`model`] (parameters, the [`Family`](model::Family)
+//! trait and its split, the built-in families, grids, synthetic data) → [`engine`] (the chunked pipeline, the evaluation paths behind one
 //! backend trait — GPU, fast CPU, f64 reference, sufficient statistics — and the
 //! [`Session`](engine::Session) that owns the device and compiled pipelines) → [`analysis`]
 //! (entropy and KL, identity, MLE, refinement, intervals) → [`report`] → [`plot`]; the `klgrid`
@@ -40,6 +40,7 @@
 pub mod analysis;
 pub mod engine;
 pub mod error;
+pub mod guard;
 pub mod input;
 pub mod model;
 pub mod numeric;

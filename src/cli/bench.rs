@@ -47,9 +47,20 @@ pub enum BenchFormat {
     Json,
 }
 
+/// Most timed runs `--repeat` and `--ref-repeat` accept: enough for a stable median of the
+/// smallest job, and a bound on the time a typo can cost.
+const MAX_REPEAT: usize = 10_000;
+
 pub fn run(args: &BenchArgs) -> Result<i32> {
     if args.repeat == 0 {
         return Err(Error::input("--repeat must be at least 1"));
+    }
+    for (flag, r) in [("--repeat", args.repeat), ("--ref-repeat", args.ref_repeat)] {
+        if r > MAX_REPEAT {
+            return Err(Error::input(format!(
+                "{flag} {r} is too many: at most {MAX_REPEAT} timed runs"
+            )));
+        }
     }
     let job = args.job.build()?;
     let data = job.load()?;

@@ -5,9 +5,9 @@ use klgrid::engine::gpu::KernelShape;
 use klgrid::engine::{
     parse_compare, Backend, BackendChoice, EvalPath, Session, SessionOptions, Strategy,
 };
-use klgrid::input::{self, Column, Format, InputSpec};
+use klgrid::input::{self, Column, Format, InputSpec, SampleReader};
 use klgrid::model::grid::{AxisSpec, Grid};
-use klgrid::model::sample_spec::{SampleSpec, DEFAULT_SEED};
+use klgrid::model::sample_spec::{SampleSpec, DEFAULT_SEED, DRAW_IN_MEMORY, MAX_DRAWS};
 use klgrid::model::{lookup, Family};
 use klgrid::{Error, Result};
 use std::borrow::Cow;
@@ -32,17 +32,27 @@ pub struct JobArgs {
     pub data: Option<PathBuf>,
 
     /// Format of --data instead of the one its extension says (stdin: text unless given)
-    #[arg(long, value_name = "FORMAT", requires = "data")]
+    #[arg(
+        long,
+        value_name = "FORMAT",
+        requires = "data",
+        conflicts_with = "sample"
+    )]
     pub format_in: Option<Format>,
 
     /// Column of a CSV/TSV/text table (header name, or 0-based index) or of a 2-D .npy array
     /// (0-based index) holding the samples
-    #[arg(long, value_name = "NAME|INDEX", requires = "data")]
+    #[arg(
+        long,
+        value_name = "NAME|INDEX",
+        requires = "data",
+        conflicts_with = "sample"
+    )]
     pub column: Option<String>,
 
     /// Drop NaN, ±inf and empty fields instead of failing; the output reports how many
     /// (skipped_nonfinite) and n counts only the samples used
-    #[arg(long, requires = "data")]
+    #[arg(long, requires = "data", conflicts_with = "sample")]
     pub skip_nonfinite: bool,
 
     /// No progress bar on stderr (it is shown only when stderr is a terminal)
@@ -53,8 +63,8 @@ pub struct JobArgs {
     #[arg(long, value_name = "SPEC", requires = "n")]
     pub sample: Option<String>,
 
-    /// Number of samples to draw with --sample
-    #[arg(short = 'n', value_name = "N")]
+    /// Number of samples to draw with --sample (more than 2^25 are drawn in streamed blocks)
+    #[arg(short = 'n', value_name = "N", conflicts_with = "data")]
     pub n: Option<u64>,
 
     /// Seed for --sample [default: 42]
@@ -111,10 +121,33 @@ impl BackendArgs {
     }
 }
 
-/// The data of a job: drawn into memory, or to be streamed from a file or stdin.
+/// The data of a job: drawn into memory, to be streamed from a file or stdin, or drawn in
+/// streamed blocks (`-n` above 2²⁵).
 pub enum JobData {
     Memory(Vec<f64>),
     Input(InputSpec),
+    Draw {
+        spec: SampleSpec,
+        n: u64,
+        seed: u64,
+        integers: bool,
+    },
+}
+
+impl JobData {
+    /// A reader of streamed data (`None` for data in memory).
+    pub fn reader(&self) -> Result<Option<Box<dyn SampleReader>>> {
+        Ok(match self {
+            JobData::Memory(_) => None,
+            JobData::Input(spec) => Some(input::open(spec)?),
+            JobData::Draw {
+                spec,
+                n,
+                seed,
+                integers,
+            } => Some(Box::new(spec.reader(*n, *seed, *integers))),
+        })
+    }
 }
 
 /// A job ready to run: family, grid and data.
@@ -133,9 +166,10 @@ pub struct Job {
 impl Job {
     /// The data in memory: the drawn samples, or the whole input read (for `bench`).
     pub fn load(&self) -> Result<Cow<'_, [f64]>> {
-        match &self.data {
-            JobData::Memory(xs) => Ok(Cow::Borrowed(xs)),
-            JobData::Input(spec) => Ok(Cow::Owned(input::read_all(spec)?.0)),
+        match (&self.data, self.data.reader()?) {
+            (JobData::Memory(xs), _) => Ok(Cow::Borrowed(xs)),
+            (_, Some(reader)) => Ok(Cow::Owned(input::read_to_memory(reader)?.0)),
+            (_, None) => unreachable!("every other source has a reader"),
         }
     }
 
@@ -174,19 +208,31 @@ impl JobArgs {
                 if n == 0 {
                     return Err(Error::input("-n must be at least 1"));
                 }
-                let n = usize::try_from(n).map_err(|_| Error::input("-n is too large"))?;
-                let seed = self.seed.unwrap_or(DEFAULT_SEED);
-                let xs = spec.draw(n, seed)?;
-                if family.integer_data() {
-                    if let Some((i, x)) = xs.iter().enumerate().find(|(_, x)| x.fract() != 0.0) {
-                        return Err(Error::input(format!(
-                            "sample #{} = {x} from {spec} is not an integer, but {} is a discrete family",
-                            i + 1,
-                            family.name()
-                        )));
-                    }
+                if n > MAX_DRAWS {
+                    return Err(Error::input(format!(
+                        "-n {n} is too large: at most 2^53 = {MAX_DRAWS} (the largest count f64 \
+                         sums hold exactly)"
+                    )));
                 }
-                (JobData::Memory(xs), format!("{spec}, seed {seed}"))
+                let seed = self.seed.unwrap_or(DEFAULT_SEED);
+                let name = format!("{spec}, seed {seed}");
+                let integers = family.integer_data();
+                if n > DRAW_IN_MEMORY {
+                    // Drawn in streamed blocks, like a file: memory does not grow with n.
+                    (
+                        JobData::Draw {
+                            spec,
+                            n,
+                            seed,
+                            integers,
+                        },
+                        name,
+                    )
+                } else {
+                    let n = usize::try_from(n).map_err(|_| Error::input("-n is too large"))?;
+                    let xs = spec.draw_checked(n, seed, integers)?;
+                    (JobData::Memory(xs), name)
+                }
             }
             (None, None) => return Err(Error::input("give --data PATH or --sample SPEC -n N")),
         };

@@ -7,7 +7,6 @@ use clap::Args;
 use klgrid::analysis::identity::Units;
 use klgrid::analysis::{self, AnalysisOptions};
 use klgrid::engine::{self, StreamJob, SweepJob, SweepOutcome};
-use klgrid::input;
 use klgrid::model::sample_spec::SampleSpec;
 use klgrid::plot::MetricChoice;
 use klgrid::report::{self, Format, Report};
@@ -89,8 +88,8 @@ pub fn run(args: &SweepArgs) -> Result<i32> {
             };
             engine::run(&session, &sj, &mut |msg| eprintln!("klgrid: {msg}"))?
         }
-        JobData::Input(spec) => {
-            let reader = input::open(spec)?;
+        data => {
+            let reader = data.reader()?.expect("streamed data have a reader");
             let progress = Progress::new(job.quiet, reader.position().total);
             let sj = StreamJob {
                 family: job.family,
@@ -126,7 +125,7 @@ pub fn run(args: &SweepArgs) -> Result<i32> {
     // streamed source (never read twice).
     let memory = match &job.data {
         JobData::Memory(xs) => Some(xs.as_slice()),
-        JobData::Input(_) => None,
+        _ => None,
     };
     let xs = outcome.samples(memory);
     let an = analysis::analyse(&session, job.family, &job.grid, xs, &outcome, &opts)?;

@@ -376,7 +376,10 @@ pub fn f64_points(
                 }
                 corners
                     .iter()
-                    .any(|f| !(family.kernel(f, c).abs() <= KERNEL_LIMIT))
+                    .any(|f| {
+                        let k = family.kernel(f, c).abs();
+                        k.is_nan() || k > KERNEL_LIMIT
+                    })
                     .then_some(p)
             },
         )

@@ -8,6 +8,8 @@ use crate::error::{Error, Result};
 pub(crate) struct Checker {
     integers: bool,
     skip_nonfinite: bool,
+    /// Whether errors mention `--skip-nonfinite` (not for drawn samples).
+    skip_hint: bool,
     /// Values dropped so far.
     pub skipped: u64,
 }
@@ -17,8 +19,25 @@ impl Checker {
         Checker {
             integers,
             skip_nonfinite,
+            skip_hint: true,
             skipped: 0,
         }
+    }
+
+    /// The checks of drawn samples (`--sample`): the same, without the `--skip-nonfinite` hint,
+    /// which does not apply to them.
+    pub fn for_draws(integers: bool) -> Checker {
+        Checker {
+            skip_hint: false,
+            ..Checker::new(integers, false)
+        }
+    }
+
+    /// Whether `x` passes without being dropped: finite, and an integer where integers are
+    /// needed.
+    #[inline]
+    pub fn accepts(&self, x: f64) -> bool {
+        x.is_finite() && !(self.integers && x.fract() != 0.0)
     }
 
     /// Whether to keep `x`. Errors name the place, `at()` (`data.txt:3`, `data.npy: element
@@ -36,10 +55,14 @@ impl Checker {
                 return Ok(false);
             }
             return Err(Error::input(format!(
-                "{}: non-finite value '{}' (NaN and infinities are not data; \
-                 --skip-nonfinite drops them)",
+                "{}: non-finite value '{}' (NaN and infinities are not data{})",
                 at(),
-                shown()
+                shown(),
+                if self.skip_hint {
+                    "; --skip-nonfinite drops them"
+                } else {
+                    ""
+                }
             )));
         }
         if self.integers && x.fract() != 0.0 {
@@ -73,9 +96,7 @@ impl Checker {
         start: usize,
         at: impl Fn(usize) -> String,
     ) -> Result<()> {
-        let all_ok = out[start..]
-            .iter()
-            .all(|x| x.is_finite() && !(self.integers && x.fract() != 0.0));
+        let all_ok = out[start..].iter().all(|&x| self.accepts(x));
         if all_ok {
             return Ok(());
         }

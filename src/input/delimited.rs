@@ -1,15 +1,25 @@
 //! CSV and TSV through the `csv` crate: quoted fields, `#` comment lines, blank lines skipped.
-//! The first row is a header (column names) when one of its fields is neither empty nor a
-//! number. `--column NAME|INDEX` picks the column (required when there are several). Rows with
-//! another number of fields than the first are errors; an empty field is a missing value
-//! (dropped with `--skip-nonfinite`, like NaN). Errors name the line (1-based).
+//! The first row is a header (column names) when it looks like one (see [`super::header`]).
+//! `--column NAME|INDEX` picks the column (required when there are several). Rows with another
+//! number of fields than the first are errors; an empty field is a missing value (dropped with
+//! `--skip-nonfinite`, like NaN). Errors name the line (1-based) and quote at most a short
+//! prefix of a field; lines and records are at most [`super::bounded::MAX_LINE`] bytes and a
+//! leading byte-order mark is dropped ([`super::bounded`]).
 
+use super::bounded::Bounded;
 use super::check::Checker;
+use super::header::{is_header, number_like, NOT_A_HEADER};
 use super::source::{read_error, Opened, Tracker};
 use super::text::resolve_column;
 use super::{Column, InputInfo, Position, SampleReader};
 use crate::error::{Error, Result};
+use crate::guard::quote;
 use std::io::Read;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+/// The `csv` reader's buffer, and so how far it may read ahead of the record it parses.
+const BUFFER: usize = 1 << 20;
 
 /// Reader of delimited text.
 pub(crate) struct DelimitedReader {
@@ -21,6 +31,10 @@ pub(crate) struct DelimitedReader {
     /// (fields per row, the column used), once the first row is seen.
     layout: Option<(usize, usize)>,
     rec: csv::ByteRecord,
+    /// Where the last record ended, for the record-length bound of [`Bounded`].
+    mark: Arc<AtomicU64>,
+    /// The line of the first row, once seen.
+    first_row: u64,
 }
 
 impl DelimitedReader {
@@ -31,13 +45,14 @@ impl DelimitedReader {
         column: Option<Column>,
         delimiter: u8,
     ) -> DelimitedReader {
+        let (bounded, mark) = Bounded::records(opened.reader, BUFFER as u64);
         let r = csv::ReaderBuilder::new()
             .delimiter(delimiter)
             .has_headers(false)
             .comment(Some(b'#'))
             .flexible(true)
-            .buffer_capacity(1 << 20)
-            .from_reader(opened.reader);
+            .buffer_capacity(BUFFER)
+            .from_reader(Box::new(bounded) as Box<dyn Read + Send>);
         DelimitedReader {
             r,
             tracker: opened.tracker,
@@ -46,6 +61,8 @@ impl DelimitedReader {
             column,
             layout: None,
             rec: csv::ByteRecord::new(),
+            mark,
+            first_row: 0,
         }
     }
 
@@ -54,10 +71,11 @@ impl DelimitedReader {
         match e.into_kind() {
             csv::ErrorKind::Io(io) => read_error(&self.info.name, io),
             kind => Error::input(format!(
-                "{}{}: malformed {}: {kind:?}",
+                "{}{}: malformed {}: {}",
                 self.info.name,
                 line.unwrap_or_default(),
-                self.info.format.name()
+                self.info.format.name(),
+                quote(&format!("{kind:?}"))
             )),
         }
     }
@@ -69,9 +87,8 @@ impl DelimitedReader {
             .iter()
             .map(|f| String::from_utf8_lossy(f).trim().to_string())
             .collect();
-        let header = fields
-            .iter()
-            .any(|f| !f.is_empty() && f.parse::<f64>().is_err());
+        let header = is_header(fields.iter().map(String::as_str));
+        self.first_row = line;
         let col = resolve_column(
             &self.info.name,
             self.column.as_ref(),
@@ -87,7 +104,7 @@ impl DelimitedReader {
         })?;
         self.layout = Some((fields.len(), col));
         self.info.detail = if header {
-            Some(format!("column '{}'", fields[col]))
+            Some(format!("column '{}'", quote(&fields[col])))
         } else if fields.len() > 1 {
             Some(format!("column {col}"))
         } else {
@@ -108,6 +125,7 @@ impl SampleReader for DelimitedReader {
             if !more {
                 break;
             }
+            self.mark.store(self.r.position().byte(), Ordering::Relaxed);
             let line = self.rec.position().map_or(0, |p| p.line());
             let (ncols, col) = match self.layout {
                 Some(l) => l,
@@ -134,12 +152,20 @@ impl SampleReader for DelimitedReader {
                 self.check.missing(|| format!("{name}:{line}"))?;
                 continue;
             }
-            let x: f64 = tok
-                .parse()
-                .map_err(|_| Error::input(format!("{name}:{line}: '{tok}' is not a number")))?;
+            let x: f64 = tok.parse().map_err(|_| {
+                let why = if line == self.first_row && number_like(tok) {
+                    format!(" {NOT_A_HEADER}")
+                } else {
+                    String::new()
+                };
+                Error::input(format!(
+                    "{name}:{line}: '{}' is not a number{why}",
+                    quote(tok)
+                ))
+            })?;
             if self
                 .check
-                .keep(x, || format!("{name}:{line}"), || tok.to_string())?
+                .keep(x, || format!("{name}:{line}"), || quote(tok))?
             {
                 out.push(x);
                 got += 1;

@@ -12,9 +12,19 @@
 //! `.f32`, `.f64`, anything else text — after stripping `.gz` or `.zst`/`.zstd`, which select
 //! the decompressor. Standard input (`-`) is text unless a format is given; for text, CSV/TSV and
 //! NPY a gzip or zstd stream is also recognised by its magic bytes.
+//!
+//! Samples drawn from a distribution come through the same interface
+//! ([`crate::model::sample_spec::DrawReader`], in the layer above), so that `--sample` data too
+//! large for memory are evaluated like a file.
+//!
+//! Memory is bounded whatever the input: text lines and CSV records are at most 1 MiB
+//! (`bounded.rs`), [`read_all`] refuses data that do not fit in memory, and every message quotes
+//! at most a short prefix of the input ([`crate::guard::quote`]).
 
+mod bounded;
 pub(crate) mod check;
 mod delimited;
+mod header;
 mod npy;
 mod raw;
 mod source;
@@ -40,6 +50,9 @@ pub enum Format {
     F32,
     /// Raw little-endian IEEE-754 double precision, no header.
     F64,
+    /// Drawn from a distribution (`--sample`); not a file format.
+    #[value(skip)]
+    Sample,
 }
 
 impl Format {
@@ -52,6 +65,7 @@ impl Format {
             Format::Npy => "npy",
             Format::F32 => "f32",
             Format::F64 => "f64",
+            Format::Sample => "sample",
         }
     }
 
@@ -249,7 +263,7 @@ pub trait SampleReader: Send {
     fn info(&self) -> InputInfo;
 
     /// The number of values the source holds, where known before reading them (an NPY header,
-    /// an uncompressed raw file's size); `None` otherwise.
+    /// an uncompressed raw file's size, a draw); `None` otherwise.
     fn len_hint(&self) -> Option<u64> {
         None
     }
@@ -263,6 +277,11 @@ pub fn open(spec: &InputSpec) -> Result<Box<dyn SampleReader>> {
         Source::File(p) => from_path(p),
         Source::Stdin => (None, Compression::None),
     };
+    if spec.format == Some(Format::Sample) {
+        return Err(Error::input(format!(
+            "{name}: 'sample' is not a file format (expected text, csv, tsv, npy, f32 or f64)"
+        )));
+    }
     if spec.format.is_none() && ext_format.is_none() {
         if let Source::File(p) = &spec.source {
             if p.extension().is_some_and(|e| e.eq_ignore_ascii_case("npz")) {
@@ -310,15 +329,57 @@ fn reader_for(
         Format::Npy => Box::new(npy::NpyReader::new(opened, info, checker, column)?),
         Format::F32 => Box::new(raw::RawReader::new(opened, info, checker, 4)?),
         Format::F64 => Box::new(raw::RawReader::new(opened, info, checker, 8)?),
+        Format::Sample => {
+            return Err(Error::input(format!(
+                "{}: 'sample' is not a file format",
+                info.name
+            )))
+        }
     })
 }
 
 /// Reads everything into memory: the samples, the reader (for [`SampleReader::info`] and
 /// [`SampleReader::skipped_nonfinite`]). Fails on an empty result.
+/// Memory is checked as it grows (against [`crate::guard::memory_budget`], and with fallible
+/// allocation): data that do not fit are an input error, never an aborted allocation.
 pub fn read_all(spec: &InputSpec) -> Result<(Vec<f64>, Box<dyn SampleReader>)> {
-    let mut reader = open(spec)?;
-    let mut xs = Vec::new();
-    while reader.read(&mut xs, 1 << 20)? > 0 {}
+    read_to_memory(open(spec)?)
+}
+
+/// Reads everything `reader` holds into memory (see [`read_all`]).
+pub fn read_to_memory(
+    mut reader: Box<dyn SampleReader>,
+) -> Result<(Vec<f64>, Box<dyn SampleReader>)> {
+    const STEP: usize = 1 << 20;
+    let name = reader.info().name;
+    let too_many = |len: usize, bytes: u64| {
+        Error::input(format!(
+            "{}: the data do not fit in memory: {len} samples or more would need {} \
+             (this command keeps the data in memory; `sweep` streams them)",
+            crate::guard::quote(&name),
+            crate::guard::fmt_bytes(bytes)
+        ))
+    };
+    let mut xs: Vec<f64> = Vec::new();
+    if let Some(n) = reader.len_hint() {
+        let bytes = n.saturating_mul(8);
+        crate::guard::check_memory(bytes, || format!("{n} samples in memory"))?;
+        let n = usize::try_from(n).map_err(|_| too_many(usize::MAX, bytes))?;
+        xs.try_reserve_exact(n).map_err(|_| too_many(n, bytes))?;
+    }
+    let budget = crate::guard::memory_budget();
+    loop {
+        if xs.capacity() - xs.len() < STEP {
+            let extra = xs.len().max(STEP);
+            let bytes = ((xs.len() + extra) as u64).saturating_mul(8);
+            if budget.is_some_and(|b| bytes > b) || xs.try_reserve(extra).is_err() {
+                return Err(too_many(xs.len() + extra, bytes));
+            }
+        }
+        if reader.read(&mut xs, STEP)? == 0 {
+            break;
+        }
+    }
     if xs.is_empty() {
         return Err(empty_error(&reader.info().name, reader.skipped_nonfinite()));
     }

@@ -60,7 +60,13 @@ fn malformed(name: &str, what: impl std::fmt::Display) -> Error {
         .map(str::trim)
         .filter(|l| !l.is_empty() && *l != "|")
         .collect();
-    Error::input(format!("{name}: malformed NPY header: {}", parts.join(" ")))
+    let mut text = parts.join(" ");
+    // The parser may quote the header (up to MAX_HEADER bytes): keep the message short.
+    if let Some((cut, _)) = text.char_indices().nth(200) {
+        text.truncate(cut);
+        text.push('…');
+    }
+    Error::input(format!("{name}: malformed NPY header: {text}"))
 }
 
 /// Checks the header text before it reaches the parser: bounded nesting, and integers that
@@ -206,7 +212,7 @@ impl NpyReader {
             Error::input(format!(
                 "{name}: unsupported NPY dtype {} ({what}); klgrid reads floats, integers and \
                  booleans",
-                dtype.descr()
+                crate::guard::quote(&dtype.descr())
             ))
         })?;
         let shape = header.shape().to_vec();
@@ -241,7 +247,7 @@ impl NpyReader {
             (0 | 1, Some(c)) => {
                 return Err(Error::input(format!(
                     "{name}: --column {} given, but the array is 1-D (shape {shape_text})",
-                    c.text()
+                    crate::guard::quote(&c.text())
                 )))
             }
             (2, c) => {
@@ -260,7 +266,7 @@ impl NpyReader {
                         return Err(Error::input(format!(
                             "{name}: column '{}' not found: a 2-D array of shape {shape_text} \
                              has columns 0..{} (by index; NPY columns have no names)",
-                            c.text(),
+                            crate::guard::quote(&c.text()),
                             cols.saturating_sub(1)
                         )))
                     }
@@ -282,8 +288,9 @@ impl NpyReader {
             }
             (d, _) => {
                 return Err(Error::input(format!(
-                    "{name}: {d}-D array (shape {shape_text}); klgrid reads a 1-D array or one \
-                     column of a 2-D array"
+                    "{name}: {d}-D array (shape {}); klgrid reads a 1-D array or one column of \
+                     a 2-D array",
+                    crate::guard::quote(&shape_text)
                 )))
             }
         };

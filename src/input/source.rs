@@ -147,6 +147,9 @@ fn peek<R: Read>(r: &mut io::BufReader<R>, name: &str) -> Result<Vec<u8>> {
 /// Maps an I/O error while reading data to one line naming the input; corrupt compressed data
 /// is the user's input.
 pub(crate) fn read_error(name: &str, e: io::Error) -> Error {
+    if let Some(t) = super::bounded::too_long(&e) {
+        return Error::input(format!("{name}:{}: {t}", t.line));
+    }
     Error::Io {
         path: name.to_string(),
         source: e,

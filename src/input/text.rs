@@ -1,12 +1,20 @@
 //! Text: one number per line, or whitespace-separated columns picked with `--column`. Blank lines
 //! and `#` comments (to the end of the line) are skipped. The first non-comment line is a header
-//! (column names) when one of its fields is not a number. Errors name the line (1-based).
+//! (column names) when it looks like one (see [`super::header`]). Errors name the line (1-based)
+//! and quote at most a short prefix of it; lines are at most [`super::bounded::MAX_LINE`] bytes
+//! and a leading byte-order mark is dropped ([`super::bounded`]).
 
+use super::bounded::Bounded;
 use super::check::Checker;
+use super::header::{is_header, number_like, NOT_A_HEADER};
 use super::source::{read_error, Opened, Tracker};
 use super::{Column, InputInfo, Position, SampleReader};
 use crate::error::{Error, Result};
+use crate::guard::quote;
 use std::io::{BufRead, BufReader, Read};
+
+/// Columns listed by name in an error about `--column`; the rest are counted.
+const LISTED_COLUMNS: usize = 12;
 
 /// Resolves `--column` against an optional header; returns the 0-based index. `ncols` is the
 /// number of fields of the first row.
@@ -17,12 +25,19 @@ pub(crate) fn resolve_column(
     ncols: usize,
 ) -> Result<usize> {
     let list = || match header {
-        Some(h) => h
-            .iter()
-            .enumerate()
-            .map(|(i, n)| format!("{i}: '{n}'"))
-            .collect::<Vec<_>>()
-            .join(", "),
+        Some(h) => {
+            let mut l = h
+                .iter()
+                .take(LISTED_COLUMNS)
+                .enumerate()
+                .map(|(i, n)| format!("{i}: '{}'", quote(n)))
+                .collect::<Vec<_>>()
+                .join(", ");
+            if h.len() > LISTED_COLUMNS {
+                l.push_str(&format!(", … ({} columns in all)", h.len()));
+            }
+            l
+        }
         None => format!("0..{} (no header row)", ncols.saturating_sub(1)),
     };
     let by_name = |s: &str| header.and_then(|h| h.iter().position(|n| n == s));
@@ -34,8 +49,12 @@ pub(crate) fn resolve_column(
         ))),
         Some(Column::Named(s)) => by_name(s).ok_or_else(|| {
             Error::input(format!(
-                "{name}: column '{s}' not found (available columns: {})",
-                list()
+                "{name}: column '{}' not found (available columns: {}){}",
+                quote(s),
+                list(),
+                header
+                    .and_then(|h| crate::guard::suggest(s, h.iter().map(String::as_str)))
+                    .map_or_else(String::new, |n| format!("; did you mean '{}'?", quote(n)))
             ))
         }),
         Some(Column::Index(i)) => match by_name(&i.to_string()) {
@@ -61,6 +80,8 @@ pub(crate) struct TextReader {
     layout: Option<(usize, usize)>,
     line: Vec<u8>,
     lineno: usize,
+    /// The line of the first row (header or data), once seen.
+    first_row: usize,
 }
 
 impl TextReader {
@@ -71,7 +92,7 @@ impl TextReader {
         column: Option<Column>,
     ) -> TextReader {
         TextReader {
-            r: BufReader::with_capacity(1 << 20, opened.reader),
+            r: BufReader::with_capacity(1 << 20, Box::new(Bounded::lines(opened.reader))),
             tracker: opened.tracker,
             info,
             check,
@@ -79,6 +100,7 @@ impl TextReader {
             layout: None,
             line: Vec::new(),
             lineno: 0,
+            first_row: 0,
         }
     }
 
@@ -90,7 +112,8 @@ impl TextReader {
             Some(l) => l,
             None => {
                 let fields: Vec<&str> = content.split_whitespace().collect();
-                let header = fields.iter().any(|f| f.parse::<f64>().is_err());
+                let header = is_header(fields.iter().copied());
+                self.first_row = lineno;
                 let names: Vec<String> = fields.iter().map(|s| s.to_string()).collect();
                 let col = resolve_column(
                     name,
@@ -101,8 +124,9 @@ impl TextReader {
                 .map_err(|e| {
                     if fields.len() > 1 && self.column.is_none() && !header {
                         Error::input(format!(
-                            "{name}:{lineno}: expected one number per line, got '{content}' \
-                             (for columns, give --column NAME|INDEX)"
+                            "{name}:{lineno}: expected one number per line, got '{}' \
+                             (for columns, give --column NAME|INDEX)",
+                            quote(content)
                         ))
                     } else {
                         e
@@ -132,17 +156,30 @@ impl TextReader {
         }
         if count != ncols {
             return Err(Error::input(if ncols == 1 {
-                format!("{name}:{lineno}: expected one number per line, got '{content}'")
+                format!(
+                    "{name}:{lineno}: expected one number per line, got '{}'",
+                    quote(content)
+                )
             } else {
                 format!("{name}:{lineno}: ragged row: {count} fields, expected {ncols}")
             }));
         }
-        let x: f64 = tok
-            .parse()
-            .map_err(|_| Error::input(format!("{name}:{lineno}: '{tok}' is not a number")))?;
+        let x: f64 = tok.parse().map_err(|_| {
+            let mut why = String::new();
+            if lineno == self.first_row && number_like(tok) {
+                why = format!(" {NOT_A_HEADER}");
+            }
+            if tok.contains(',') {
+                why.push_str(" (comma-separated values? give --format-in csv)");
+            }
+            Error::input(format!(
+                "{name}:{lineno}: '{}' is not a number{why}",
+                quote(tok)
+            ))
+        })?;
         let keep = self
             .check
-            .keep(x, || format!("{name}:{lineno}"), || tok.to_string())?;
+            .keep(x, || format!("{name}:{lineno}"), || quote(tok))?;
         Ok(keep.then_some(x))
     }
 }

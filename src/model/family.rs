@@ -283,7 +283,7 @@ pub trait Family: Sync + Send {
     }
 }
 
-impl<'a> HasParams for dyn Family + 'a {
+impl<T: Family + ?Sized> HasParams for T {
     fn model_name(&self) -> &str {
         self.name()
     }

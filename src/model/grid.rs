@@ -8,12 +8,33 @@
 //!
 //! The grid is the Cartesian product of the axes, row-major in the order the axes were given
 //! (the last axis varies fastest).
+//!
+//! A grid whose results cannot fit in memory ([`RESULT_BYTES_PER_POINT`] per point, against
+//! [`crate::guard::memory_budget`]) is refused before anything is allocated, with the figure it
+//! would need; so is a single axis that long. Messages quote at most a short prefix of a spec.
 
+use super::param::HasParams;
 use crate::error::{Error, Result};
-use crate::model::Family;
+use crate::guard::{check_memory, did_you_mean, quote};
 
 /// Largest number of grid points klgrid accepts.
 pub const MAX_GRID_POINTS: u64 = 1 << 31;
+
+/// Memory a sweep needs per grid point for its results, in bytes, as budgeted before a grid is
+/// built: the sums and counts of the evaluated path and of a reference path (16 + 16), the
+/// chunk's partials (16), and the cross-entropy, KL and exact-KL columns of the analysis (24),
+/// rounded up. Measured peaks are 35–50 bytes per point (10⁶-point normal grid, cpu and both).
+pub const RESULT_BYTES_PER_POINT: u64 = 80;
+
+/// Refuses `points` grid points whose results would not fit in memory.
+fn check_grid_memory(points: u64, what: impl FnOnce() -> String) -> Result<()> {
+    check_memory(points.saturating_mul(RESULT_BYTES_PER_POINT), || {
+        format!(
+            "{}: the results ({RESULT_BYTES_PER_POINT} bytes per grid point)",
+            what()
+        )
+    })
+}
 
 /// How an axis was specified.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -46,12 +67,16 @@ pub struct AxisSpec {
 
 fn parse_number(s: &str, what: &str, spec: &str) -> Result<f64> {
     let t = s.trim();
-    let v: f64 = t
-        .parse()
-        .map_err(|_| Error::input(format!("--grid '{spec}': {what} '{t}' is not a number")))?;
+    let v: f64 = t.parse().map_err(|_| {
+        Error::input(format!(
+            "--grid '{spec}': {what} '{}' is not a number",
+            quote(t)
+        ))
+    })?;
     if !v.is_finite() {
         return Err(Error::input(format!(
-            "--grid '{spec}': {what} must be finite (got '{t}')"
+            "--grid '{spec}': {what} must be finite (got '{}')",
+            quote(t)
         )));
     }
     Ok(v)
@@ -61,7 +86,8 @@ fn parse_count(s: &str, spec: &str) -> Result<usize> {
     let t = s.trim();
     let c: u64 = t.parse().map_err(|_| {
         Error::input(format!(
-            "--grid '{spec}': COUNT '{t}' is not a positive integer"
+            "--grid '{spec}': COUNT '{}' is not a positive integer",
+            quote(t)
         ))
     })?;
     if c == 0 {
@@ -71,16 +97,22 @@ fn parse_count(s: &str, spec: &str) -> Result<usize> {
     }
     if c > MAX_GRID_POINTS {
         return Err(Error::input(format!(
-            "--grid '{spec}': COUNT {c} is too large"
+            "--grid '{spec}': COUNT {c} is too large (at most {MAX_GRID_POINTS} grid points)"
         )));
     }
-    Ok(c as usize)
+    // Before the axis' values are allocated: the grid has at least `c` points.
+    check_grid_memory(c, || format!("--grid '{spec}' has {c} values"))?;
+    let c = usize::try_from(c)
+        .map_err(|_| Error::input(format!("--grid '{spec}': COUNT {c} is too large")))?;
+    Ok(c)
 }
 
 impl AxisSpec {
-    /// Parses one `--grid` value.
-    pub fn parse(spec: &str) -> Result<AxisSpec> {
-        let (name, rhs) = spec.split_once('=').ok_or_else(|| {
+    /// Parses one `--grid` value. `NAME=START:STOP:1` is an error unless START = STOP (one
+    /// value cannot span a range: write `NAME=V`).
+    pub fn parse(text: &str) -> Result<AxisSpec> {
+        let spec = &quote(text);
+        let (name, rhs) = text.split_once('=').ok_or_else(|| {
             Error::input(format!(
                 "--grid '{spec}': expected NAME=START:STOP:COUNT, NAME=log:START:STOP:COUNT, NAME=V1,V2,... or NAME=V"
             ))
@@ -100,6 +132,7 @@ impl AxisSpec {
                     parse_number(b, "STOP", spec)?,
                 );
                 let c = parse_count(c, spec)?;
+                one_value_range(a, b, c, name, spec)?;
                 if a <= 0.0 || b <= 0.0 {
                     return Err(Error::input(format!(
                         "--grid '{spec}': log spacing needs START > 0 and STOP > 0"
@@ -123,9 +156,13 @@ impl AxisSpec {
                     parse_number(a, "START", spec)?,
                     parse_number(b, "STOP", spec)?,
                 );
-                (Spacing::Linear, linspace(a, b, parse_count(c, spec)?))
+                let c = parse_count(c, spec)?;
+                one_value_range(a, b, c, name, spec)?;
+                (Spacing::Linear, linspace(a, b, c))
             }
             [single] if single.contains(',') => {
+                let count = single.split(',').count() as u64;
+                check_grid_memory(count, || format!("--grid '{spec}' has {count} values"))?;
                 let vals = single
                     .split(',')
                     .map(|v| parse_number(v, "value", spec))
@@ -145,6 +182,18 @@ impl AxisSpec {
             spacing,
         })
     }
+}
+
+/// `NAME=START:STOP:1` with START ≠ STOP would silently ignore STOP.
+fn one_value_range(a: f64, b: f64, count: usize, name: &str, spec: &str) -> Result<()> {
+    if count == 1 && a != b {
+        return Err(Error::input(format!(
+            "--grid '{spec}': COUNT 1 with START {a} ≠ STOP {b}: one value cannot span a range \
+             (for a fixed value write {}={a}; for a range give COUNT ≥ 2)",
+            quote(name)
+        )));
+    }
+    Ok(())
 }
 
 /// `count` points from `a` to `b` inclusive, with exact endpoints: aₖ = a + (b − a)·k/(count − 1).
@@ -177,7 +226,8 @@ pub struct Axis {
     pub max: f64,
 }
 
-/// A validated grid over every parameter of a family.
+/// A validated grid over every parameter of a model (a family, or anything with named
+/// parameters: [`HasParams`]).
 #[derive(Debug, Clone)]
 pub struct Grid {
     axes: Vec<Axis>,
@@ -187,24 +237,25 @@ pub struct Grid {
 
 impl Grid {
     /// Binds parsed axes to a family: every parameter exactly once, every value in its domain.
-    pub fn new(family: &dyn Family, specs: Vec<AxisSpec>) -> Result<Grid> {
-        let params = family.params();
+    pub fn new<M: HasParams + ?Sized>(model: &M, specs: Vec<AxisSpec>) -> Result<Grid> {
+        let params = model.param_specs();
         let mut seen = vec![false; params.len()];
         let mut axes = Vec::with_capacity(specs.len());
         for s in specs {
             let Some(j) = params.iter().position(|p| p.name == s.name) else {
                 let names: Vec<&str> = params.iter().map(|p| p.name).collect();
                 return Err(Error::input(format!(
-                    "{}: unknown parameter '{}' in --grid (parameters: {})",
-                    family.name(),
-                    s.name,
+                    "{}: unknown parameter '{}' in --grid ({}parameters: {})",
+                    model.model_name(),
+                    quote(&s.name),
+                    did_you_mean(&s.name, names.iter().copied()),
                     names.join(", ")
                 )));
             };
             if seen[j] {
                 return Err(Error::input(format!(
                     "--grid: parameter '{}' is given more than once",
-                    s.name
+                    quote(&s.name)
                 )));
             }
             seen[j] = true;
@@ -212,7 +263,7 @@ impl Grid {
                 if !params[j].domain.contains(v) {
                     return Err(Error::input(format!(
                         "{}: parameter '{}' must be {} (grid value {v})",
-                        family.name(),
+                        model.model_name(),
                         s.name,
                         params[j].domain.describe()
                     )));
@@ -238,7 +289,7 @@ impl Grid {
         if !missing.is_empty() {
             return Err(Error::input(format!(
                 "{}: missing --grid for parameter(s) {} (every parameter needs one, e.g. --grid {}=V)",
-                family.name(),
+                model.model_name(),
                 missing.join(", "),
                 missing[0]
             )));
@@ -249,9 +300,12 @@ impl Grid {
         }
         if len > MAX_GRID_POINTS {
             return Err(Error::input(format!(
-                "the grid has {len} points, more than the supported {MAX_GRID_POINTS}"
+                "the grid has {len} points, more than the supported {MAX_GRID_POINTS} (its \
+                 results would need {} of memory)",
+                crate::guard::fmt_bytes(len.saturating_mul(RESULT_BYTES_PER_POINT))
             )));
         }
+        check_grid_memory(len, || format!("the grid has {len} points"))?;
         Ok(Grid {
             axes,
             n_params: params.len(),
@@ -350,6 +404,17 @@ mod tests {
             let e = AxisSpec::parse(bad).unwrap_err();
             assert!(e.is_input(), "{bad}");
         }
+    }
+
+    #[test]
+    fn one_value_needs_start_equal_to_stop() {
+        let e = AxisSpec::parse("mu=0:3:1").unwrap_err().to_string();
+        assert!(
+            e.contains("COUNT 1 with START 0 ≠ STOP 3") && e.contains("mu=0"),
+            "{e}"
+        );
+        assert!(AxisSpec::parse("sigma=log:1:2:1").is_err());
+        assert_eq!(AxisSpec::parse("mu=2:2:1").unwrap().values, vec![2.0]);
     }
 
     #[test]

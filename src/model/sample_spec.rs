@@ -1,6 +1,20 @@
 //! `--sample 'FAMILY(p=v, ...)'`: a distribution to draw synthetic data from.
+//!
+//! Draws come in blocks of [`BLOCK`] samples, block k from its own generator seeded from
+//! (seed, k), so the data depend neither on the thread count nor on how they are consumed: all
+//! at once into memory ([`SampleSpec::draw`]) or streamed block after block like a file
+//! ([`DrawReader`], for `-n` beyond [`DRAW_IN_MEMORY`]); both give the same samples, bitwise.
+//!
+//! Every drawn sample goes through the checks of data read from a file
+//! ([`crate::input::check`]: finite, an integer for a discrete swept family) and must lie in the
+//! support of the spec's own family: parameters too extreme for double precision
+//! (`normal(mu=1e308, sigma=1e308)` overflows to ±∞, `gamma(shape=1e-5)` rounds to 0) are an
+//! input error naming the spec and the first bad draw, not silently wrong data.
 
 use crate::error::{Error, Result};
+use crate::guard::{check_memory, did_you_mean, quote};
+use crate::input::check::Checker;
+use crate::input::{Compression, Format, InputInfo, Position, SampleReader};
 use crate::model::{lookup, Family};
 use rand::rngs::StdRng;
 use rand::SeedableRng;
@@ -10,7 +24,18 @@ use rayon::prelude::*;
 pub const DEFAULT_SEED: u64 = 42;
 
 /// Samples drawn per independently seeded block (the draw does not depend on the thread count).
-const BLOCK: usize = 1 << 16;
+pub const BLOCK: usize = 1 << 16;
+
+/// Largest `-n` drawn into memory by the command line (2²⁵ samples, 256 MiB); more are streamed
+/// with a [`DrawReader`], like a file of that size (and analysed as one: the parts of the
+/// analysis that need the samples themselves are left out with a note).
+pub const DRAW_IN_MEMORY: u64 = 1 << 25;
+
+/// Largest `-n`: 2⁵³, the largest count that f64 sums and means hold exactly.
+pub const MAX_DRAWS: u64 = 1 << 53;
+
+/// Blocks a [`DrawReader`] draws at once, in parallel (4 Mi samples, 32 MiB).
+const PAR_BLOCKS: usize = 64;
 
 /// A parsed distribution specification.
 #[derive(Clone)]
@@ -33,9 +58,20 @@ impl std::fmt::Display for SampleSpec {
             .params()
             .iter()
             .zip(&self.theta)
-            .map(|(p, v)| format!("{}={v}", p.name))
+            .map(|(p, &v)| format!("{}={}", p.name, fmt_param(v)))
             .collect();
         write!(f, "{}({})", self.family.name(), parts.join(", "))
+    }
+}
+
+/// A parameter value as written in a spec: plain decimals (`1.5`, `2`), but exponent notation
+/// for very large or small magnitudes (`1e308`, `1e-5`), which would otherwise print hundreds of
+/// digits.
+fn fmt_param(v: f64) -> String {
+    if v != 0.0 && v.is_finite() && !(1e-4..1e16).contains(&v.abs()) {
+        format!("{v:e}")
+    } else {
+        format!("{v}")
     }
 }
 
@@ -45,7 +81,8 @@ impl SampleSpec {
     pub fn parse(spec: &str) -> Result<SampleSpec> {
         let bad = |why: &str| {
             Error::input(format!(
-                "--sample '{spec}': {why} (expected e.g. 'normal(mu=1.5, sigma=2)')"
+                "--sample '{}': {why} (expected e.g. 'normal(mu=1.5, sigma=2)')",
+                quote(spec)
             ))
         };
         let s = spec.trim();
@@ -71,8 +108,10 @@ impl SampleSpec {
                 Some(n) => params.iter().position(|p| p.name == n).ok_or_else(|| {
                     let names: Vec<&str> = params.iter().map(|p| p.name).collect();
                     bad(&format!(
-                        "unknown parameter '{n}' of {} (parameters: {})",
+                        "unknown parameter '{}' of {} ({}parameters: {})",
+                        quote(n),
                         family.name(),
+                        did_you_mean(n, names.iter().copied()),
                         names.join(", ")
                     ))
                 })?,
@@ -81,7 +120,7 @@ impl SampleSpec {
             };
             let v: f64 = value
                 .parse()
-                .map_err(|_| bad(&format!("'{value}' is not a number")))?;
+                .map_err(|_| bad(&format!("'{}' is not a number", quote(value))))?;
             if theta[j].replace(v).is_some() {
                 return Err(bad(&format!(
                     "parameter '{}' is given more than once",
@@ -104,16 +143,151 @@ impl SampleSpec {
     }
 
     /// Draws `n` samples, seeded: block k of 65,536 samples uses its own generator seeded from
-    /// (seed, k), so the result is the same for any number of threads.
+    /// (seed, k), so the result is the same for any number of threads. Every sample is checked
+    /// (see the module documentation); `n` samples that do not fit in memory are an error.
     pub fn draw(&self, n: usize, seed: u64) -> Result<Vec<f64>> {
-        let mut out = vec![0.0; n];
-        out.par_chunks_mut(BLOCK)
-            .enumerate()
-            .try_for_each(|(k, block)| {
-                let mut rng = StdRng::seed_from_u64(mix(seed, k as u64));
-                self.family.sample_into(&self.theta, &mut rng, block)
-            })?;
+        self.draw_checked(n, seed, false)
+    }
+
+    /// [`SampleSpec::draw`], with `integers`: every sample must also be an integer (the swept
+    /// family is discrete).
+    pub fn draw_checked(&self, n: usize, seed: u64, integers: bool) -> Result<Vec<f64>> {
+        let bytes = (n as u64).saturating_mul(8);
+        check_memory(bytes, || format!("drawing {n} samples into memory"))?;
+        let mut out = Vec::new();
+        out.try_reserve_exact(n).map_err(|_| {
+            Error::input(format!(
+                "drawing {n} samples into memory: cannot allocate {}",
+                crate::guard::fmt_bytes(bytes)
+            ))
+        })?;
+        out.resize(n, 0.0);
+        self.draw_blocks(&mut out, 0, seed, integers)?;
         Ok(out)
+    }
+
+    /// A reader that streams `n` samples in blocks, the same samples as [`SampleSpec::draw`].
+    pub fn reader(&self, n: u64, seed: u64, integers: bool) -> DrawReader {
+        DrawReader {
+            spec: self.clone(),
+            n,
+            seed,
+            integers,
+            next_block: 0,
+            buf: Vec::new(),
+            pos: 0,
+            handed: 0,
+        }
+    }
+
+    /// Fills `out` with blocks `first`, `first + 1`, … (each [`BLOCK`] long, the last of the
+    /// data maybe shorter), in parallel, and checks them; the error is the first bad sample.
+    fn draw_blocks(&self, out: &mut [f64], first: u64, seed: u64, integers: bool) -> Result<()> {
+        let results: Vec<Result<()>> = out
+            .par_chunks_mut(BLOCK)
+            .enumerate()
+            .map(|(i, block)| {
+                let k = first + i as u64;
+                let mut rng = StdRng::seed_from_u64(mix(seed, k));
+                self.family.sample_into(&self.theta, &mut rng, block)?;
+                self.check(block, k * BLOCK as u64, integers)
+            })
+            .collect();
+        results.into_iter().collect()
+    }
+
+    /// Checks drawn samples, the first of which is sample number `base` (0-based).
+    fn check(&self, xs: &[f64], base: u64, integers: bool) -> Result<()> {
+        let checker = Checker::for_draws(integers);
+        let fam = self.family;
+        let ok = |x: f64| checker.accepts(x) && fam.in_support(x);
+        if xs.iter().all(|&x| ok(x)) {
+            return Ok(());
+        }
+        let Some((i, &x)) = xs.iter().enumerate().find(|(_, &x)| !ok(x)) else {
+            return Ok(());
+        };
+        let at = || format!("sample #{} = {x} drawn from {self}", base + i as u64 + 1);
+        let extreme = "the parameters are too extreme to draw from in double precision";
+        if !x.is_finite() {
+            return Err(Error::input(format!("{}: not finite: {extreme}", at())));
+        }
+        if !fam.in_support(x) {
+            return Err(Error::input(format!(
+                "{} is outside the support of {} ({}): {extreme}",
+                at(),
+                fam.name(),
+                fam.support()
+            )));
+        }
+        let mut checker = checker;
+        checker.keep(x, at, || format!("{x}"))?;
+        Ok(())
+    }
+}
+
+/// Streams the samples of a [`SampleSpec`] in blocks (see [`SampleSpec::reader`]): memory is
+/// bounded by [`PAR_BLOCKS`] blocks whatever `n`, as for a file streamed by
+/// [`crate::sweep::run_stream`], and the samples are bitwise those of [`SampleSpec::draw`].
+pub struct DrawReader {
+    spec: SampleSpec,
+    n: u64,
+    seed: u64,
+    integers: bool,
+    /// The next block to draw.
+    next_block: u64,
+    /// Drawn samples not yet handed out: `buf[pos..]`.
+    buf: Vec<f64>,
+    pos: usize,
+    /// Samples handed out so far.
+    handed: u64,
+}
+
+impl SampleReader for DrawReader {
+    fn read(&mut self, out: &mut Vec<f64>, max: usize) -> Result<usize> {
+        if self.pos == self.buf.len() {
+            let start = self.next_block * BLOCK as u64;
+            let left = self.n.saturating_sub(start);
+            if left == 0 {
+                return Ok(0);
+            }
+            let len = left.min((PAR_BLOCKS * BLOCK) as u64) as usize;
+            self.buf.resize(len, 0.0);
+            self.spec
+                .draw_blocks(&mut self.buf, self.next_block, self.seed, self.integers)?;
+            self.next_block += len.div_ceil(BLOCK) as u64;
+            self.pos = 0;
+        }
+        let k = max.min(self.buf.len() - self.pos);
+        out.extend_from_slice(&self.buf[self.pos..self.pos + k]);
+        self.pos += k;
+        self.handed += k as u64;
+        Ok(k)
+    }
+
+    fn skipped_nonfinite(&self) -> u64 {
+        0
+    }
+
+    /// Progress in bytes of drawn f64 samples, of the whole `n`.
+    fn position(&self) -> Position {
+        Position {
+            bytes: self.handed.saturating_mul(8),
+            total: Some(self.n.saturating_mul(8)),
+        }
+    }
+
+    fn info(&self) -> InputInfo {
+        InputInfo {
+            name: format!("{}, seed {}", self.spec, self.seed),
+            format: Format::Sample,
+            compression: Compression::None,
+            detail: None,
+        }
+    }
+
+    fn len_hint(&self) -> Option<u64> {
+        Some(self.n)
     }
 }
 
@@ -154,6 +328,30 @@ mod tests {
         ] {
             assert!(SampleSpec::parse(bad).unwrap_err().is_input(), "{bad}");
         }
+    }
+
+    #[test]
+    fn specs_print_extreme_parameters_in_exponent_notation() {
+        let s = SampleSpec::parse("normal(mu=1e308, sigma=0.00001)").unwrap();
+        assert_eq!(s.to_string(), "normal(mu=1e308, sigma=1e-5)");
+        let s = SampleSpec::parse("normal(1.5, 2)").unwrap();
+        assert_eq!(s.to_string(), "normal(mu=1.5, sigma=2)");
+    }
+
+    #[test]
+    fn the_streamed_reader_checks_its_draws_like_the_draw_in_memory() {
+        let s = SampleSpec::parse("normal(mu=3, sigma=1)").unwrap();
+        let mut r = s.reader(10, 1, true);
+        let e = r.read(&mut Vec::new(), 10).unwrap_err().to_string();
+        assert!(
+            e.contains("sample #1") && e.contains("not an integer"),
+            "{e}"
+        );
+        let e = s.draw_checked(10, 1, true).unwrap_err().to_string();
+        assert!(
+            e.contains("sample #1") && e.contains("not an integer"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -195,6 +195,10 @@ impl Family for Binomial {
     /// H = −Σₓ p(x) ln p(x) over {0, …, t}, summed outwards from the mode until the terms fall
     /// below 1e-20 (see [`summed_entropy`]).
     fn entropy(&self, t: &[f64]) -> Option<f64> {
+        if t[0] * t[1] * (1.0 - t[1]) >= super::large_entropy::THRESHOLD {
+            // Bounded time: the asymptotic series instead of ~20σ terms.
+            return Some(super::large_entropy::binomial(t[0], t[1]));
+        }
         let mode = ((t[0] + 1.0) * t[1]).floor().min(t[0]);
         summed_entropy(|x| self.ln_pdf(x, t), mode, Some(t[0]))
     }

@@ -13,6 +13,7 @@ mod exponential;
 mod gamma;
 mod geometric;
 mod laplace;
+mod large_entropy;
 mod logistic;
 mod lognormal;
 mod negative_binomial;
@@ -56,7 +57,8 @@ pub static REGISTRY: &[&dyn Family] = &[
     &negative_binomial::NegativeBinomial,
 ];
 
-/// Looks a family up by its CLI name.
+/// Looks a family up by its CLI name; an unknown name is an input error that suggests the
+/// nearest known one ([`crate::guard::suggest`]) and lists them all.
 pub fn lookup(name: &str) -> Result<&'static dyn Family> {
     REGISTRY
         .iter()
@@ -65,7 +67,9 @@ pub fn lookup(name: &str) -> Result<&'static dyn Family> {
         .ok_or_else(|| {
             let names: Vec<&str> = REGISTRY.iter().map(|f| f.name()).collect();
             Error::input(format!(
-                "unknown family '{name}' (known: {})",
+                "unknown family '{}' ({}known: {})",
+                crate::guard::quote(name),
+                crate::guard::did_you_mean(name, names.iter().copied()),
                 names.join(", ")
             ))
         })

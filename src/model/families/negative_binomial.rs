@@ -142,6 +142,10 @@ impl Family for NegativeBinomial {
     /// below 1e-20; `None` when that takes more than 2·10⁷ terms (p tiny).
     fn entropy(&self, t: &[f64]) -> Option<f64> {
         let (r, p) = (t[0], t[1]);
+        if r * (1.0 - p) >= super::large_entropy::THRESHOLD {
+            // Bounded time: the asymptotic series instead of ~20σ terms.
+            return Some(super::large_entropy::negative_binomial(r, p));
+        }
         let mode = if r > 1.0 {
             ((r - 1.0) * (1.0 - p) / p).floor()
         } else {

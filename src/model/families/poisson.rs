@@ -107,6 +107,10 @@ impl Family for Poisson {
     /// H = −Σₖ p(k) ln p(k), summed past the mode until the terms fall below 1e-20.
     fn entropy(&self, t: &[f64]) -> Option<f64> {
         let lambda = t[0];
+        if lambda >= super::large_entropy::THRESHOLD {
+            // Bounded time: the asymptotic series instead of ~λ + 20√λ terms.
+            return Some(super::large_entropy::poisson(lambda));
+        }
         let mut h = crate::numeric::Neumaier::default();
         let mut k = 0.0f64;
         loop {
