@@ -56,5 +56,6 @@ pub mod split;
 pub mod stats;
 pub mod suffstats;
 pub mod sweep;
+pub mod vmath;
 
 pub use error::{Error, Result};

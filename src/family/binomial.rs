@@ -12,13 +12,13 @@
 //! integers, so f32 rounding cannot move a sample across it).
 
 use super::discrete::{per_param_value, summed_entropy, value_counts};
+use super::KernelFloat;
 use super::{
     Blocked, CoupledKernel, Domain, Family, Kernel, ParamSpec, ScaledKernel, Shift, SuffStatsSpec,
 };
 use crate::error::{Error, Result};
 use crate::grid::Grid;
 use crate::numeric::{ln_factorial, Neumaier};
-use num_traits::Float;
 use rand::rngs::StdRng;
 use rand_distr::Distribution;
 
@@ -33,11 +33,11 @@ impl Kernel for BinomialKernel {
     const NC: usize = 2;
     const THETA_SUPPORT: bool = true;
     #[inline(always)]
-    fn k<T: Float>(f: &[T], c: &[T]) -> T {
+    fn k<T: KernelFloat>(f: &[T], c: &[T]) -> T {
         ScaledKernel::k(f, c)
     }
     #[inline(always)]
-    fn outside<T: Float>(f: &[T], c: &[T]) -> bool {
+    fn outside<T: KernelFloat>(f: &[T], c: &[T]) -> bool {
         f[0] > c[1]
     }
 }

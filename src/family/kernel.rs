@@ -5,7 +5,7 @@
 //! The WGSL `k4` in `shaders/family/NAME.wgsl` is the device twin of [`Kernel::k`].
 
 use super::MAX_KERNEL_CONSTS;
-use num_traits::Float;
+pub use crate::vmath::KernelFloat;
 use std::marker::PhantomData;
 
 /// A family's coupled kernel.
@@ -19,10 +19,10 @@ pub trait Kernel: Send + Sync + 'static {
 
     /// k(f, c): the kernel from the sample's features `f` (length NF) and a grid point's
     /// constants `c` (length NC).
-    fn k<T: Float>(f: &[T], c: &[T]) -> T;
+    fn k<T: KernelFloat>(f: &[T], c: &[T]) -> T;
 
     /// Whether the sample lies outside the θ-dependent part of the support.
-    fn outside<T: Float>(_f: &[T], _c: &[T]) -> bool {
+    fn outside<T: KernelFloat>(_f: &[T], _c: &[T]) -> bool {
         false
     }
 }
@@ -36,7 +36,7 @@ impl Kernel for ScaledKernel {
     const NF: usize = 1;
     const NC: usize = 1;
     #[inline(always)]
-    fn k<T: Float>(f: &[T], c: &[T]) -> T {
+    fn k<T: KernelFloat>(f: &[T], c: &[T]) -> T {
         f[0] * c[0]
     }
 }
@@ -105,7 +105,9 @@ impl<K: Kernel> CoupledKernel for Blocked<K> {
 
     fn sum_block(&self, feats: &[f32], consts: &[f32], sums: &mut [f64], outside: &mut [u64]) {
         // The same loop compiled for the widest vector unit present. Each grid point's sum runs
-        // in the same order in every version (vectorisation is across grid points), so the
+        // in the same order in every version (vectorisation is across grid points), and the
+        // kernels' fused multiply-adds (crate::vmath) are single-rounded in every version
+        // (AVX-512F implies FMA; AVX2 is paired with FMA; the portable build calls fmaf), so the
         // results are identical whichever runs.
         #[cfg(target_arch = "x86_64")]
         {
@@ -113,8 +115,10 @@ impl<K: Kernel> CoupledKernel for Blocked<K> {
                 // SAFETY: the CPU supports AVX-512F (checked just above).
                 return unsafe { sum_block_avx512::<K>(feats, consts, sums, outside) };
             }
-            if std::arch::is_x86_feature_detected!("avx2") {
-                // SAFETY: the CPU supports AVX2 (checked just above).
+            if std::arch::is_x86_feature_detected!("avx2")
+                && std::arch::is_x86_feature_detected!("fma")
+            {
+                // SAFETY: the CPU supports AVX2 and FMA (checked just above).
                 return unsafe { sum_block_avx2::<K>(feats, consts, sums, outside) };
             }
         }
@@ -129,7 +133,7 @@ unsafe fn sum_block_avx512<K: Kernel>(f: &[f32], c: &[f32], s: &mut [f64], o: &m
 }
 
 #[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
+#[target_feature(enable = "avx2,fma")]
 unsafe fn sum_block_avx2<K: Kernel>(f: &[f32], c: &[f32], s: &mut [f64], o: &mut [u64]) {
     sum_block_impl::<K>(f, c, s, o)
 }

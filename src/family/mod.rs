@@ -44,7 +44,7 @@ mod testing;
 mod uniform;
 mod weibull;
 
-pub use kernel::{Blocked, CoupledKernel, Kernel, ScaledKernel};
+pub use kernel::{Blocked, CoupledKernel, Kernel, KernelFloat, ScaledKernel};
 pub use suffstats::{StatsForm, SuffStatsSpec};
 
 /// Every family klgrid knows, in the order `klgrid families` lists them.
