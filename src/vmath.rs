@@ -115,16 +115,18 @@ fn select(c: bool, a: f32, b: f32) -> f32 {
 }
 
 /// eʳ for |r| ≤ ½ ln 2 (a little more is fine): 1 + r + r²·P(r), Cephes `expf` minimax
-/// polynomial.
+/// polynomial P of degree 5, evaluated by Estrin's scheme (a shorter dependency chain than
+/// Horner's, which the out-of-order core overlaps better across grid points).
 #[inline(always)]
 fn exp_reduced(r: f32) -> f32 {
-    let p = 1.987_569_1e-4f32
-        .mul_add(r, 1.398_2e-3)
-        .mul_add(r, 8.333_452e-3)
-        .mul_add(r, 4.166_579_6e-2)
-        .mul_add(r, 1.666_666_5e-1)
-        .mul_add(r, 5.000_000_1e-1);
-    p.mul_add(r * r, r) + 1.0
+    let r2 = r * r;
+    let r4 = r2 * r2;
+    let p01 = 1.666_666_5e-1f32.mul_add(r, 5.000_000_1e-1);
+    let p23 = 8.333_452e-3f32.mul_add(r, 4.166_579_6e-2);
+    let p45 = 1.987_569_1e-4f32.mul_add(r, 1.398_2e-3);
+    let p = p23.mul_add(r2, p01);
+    let p = p45.mul_add(r4, p);
+    p.mul_add(r2, r) + 1.0
 }
 
 /// eˣ = 2ⁿ·eʳ with n = round(x·log₂ e), r = x − n·ln 2 (Cody–Waite, two FMAs), eʳ by
@@ -146,20 +148,21 @@ pub fn exp(x: f32) -> f32 {
     exp_reduced(r) * pow2i(n1) * pow2i(n2)
 }
 
-/// ln(1 + m) for m ∈ [√½ − 1, √2 − 1]: m − m²/2 + m³·P(m), Cephes `logf` minimax polynomial.
+/// ln(1 + m) − m for m ∈ [√½ − 1, √2 − 1]: −m²/2 + m³·P(m), Cephes `logf` minimax polynomial P
+/// of degree 8, evaluated by Estrin's scheme.
 #[inline(always)]
 fn ln_1p_reduced(m: f32) -> f32 {
-    let z = m * m;
-    let p = 7.037_683_6e-2f32
-        .mul_add(m, -1.151_461e-1)
-        .mul_add(m, 1.167_699_9e-1)
-        .mul_add(m, -1.242_014_1e-1)
-        .mul_add(m, 1.424_932_3e-1)
-        .mul_add(m, -1.666_805_8e-1)
-        .mul_add(m, 2.000_071_5e-1)
-        .mul_add(m, -2.499_999_4e-1)
-        .mul_add(m, 3.333_333_1e-1);
-    (-0.5f32).mul_add(z, p * m * z)
+    let m2 = m * m;
+    let m4 = m2 * m2;
+    let p01 = (-2.499_999_4e-1f32).mul_add(m, 3.333_333_1e-1);
+    let p23 = (-1.666_805_8e-1f32).mul_add(m, 2.000_071_5e-1);
+    let p45 = (-1.242_014_1e-1f32).mul_add(m, 1.424_932_3e-1);
+    let p67 = (-1.151_461e-1f32).mul_add(m, 1.167_699_9e-1);
+    let p03 = p23.mul_add(m2, p01);
+    let p47 = p67.mul_add(m2, p45);
+    let p47 = 7.037_683_6e-2f32.mul_add(m4, p47);
+    let p = p47.mul_add(m4, p03);
+    (-0.5f32).mul_add(m2, p * (m * m2))
 }
 
 /// k·ln 2 + ln(1 + m), summed small terms first.
@@ -169,31 +172,21 @@ fn combine(k: f32, m: f32) -> f32 {
     k.mul_add(LN2_HI, m + y)
 }
 
-/// ln(1 + z) for −1 < z < 2¹²⁶, finite (no special values): with u = fl(1 + z) and k the
-/// exponent for which u·2⁻ᵏ ∈ [√½, √2), the reduced argument m = (1 + z)·2⁻ᵏ − 1 is computed as
-/// fma(z, t, t − 1), t = 2⁻ᵏ: z·t and t − 1 are exact (−24 ≤ k ≤ 126), so m is rounded once.
-#[inline(always)]
-fn ln_1p_core(z: f32) -> f32 {
-    let u = 1.0 + z;
-    let k = ((u.to_bits().wrapping_add(SQRT_HALF_SHIFT) >> 23) as i32) - 127;
-    let t = pow2i(-k);
-    let m = z.mul_add(t, t - 1.0);
-    combine(k as f32, m)
-}
-
 /// ln(1 + z), accurate also for |z| ≪ 1 (where ln(1.0 + z) loses digits) — the f32 twin of
-/// WGSL `log1p_f32`. For z > 2¹⁰⁰, ln(1 + z) = ln z to f32 precision, and z is scaled by 2⁻⁶⁴
-/// first (ln z = ln(z·2⁻⁶⁴) + 64 ln 2) so the reduction stays in range.
+/// WGSL `log1p_f32`. With u = fl(1 + z) and k the exponent for which u·2⁻ᵏ ∈ [√½, √2), the
+/// reduced argument m = (1 + z)·2⁻ᵏ − 1 is fma(z, t, t − 1) with t = 2⁻ᵏ: z·t and t − 1 are exact
+/// (k ≥ −24 for z > −1), so m is rounded once. For k > 24 the 1 is below the last bit of u, and m
+/// is taken from the bits of u instead (exact; also where 2⁻ᵏ would not be a normal float).
 #[inline(always)]
 pub fn ln_1p(z: f32) -> f32 {
-    let big = z > 1.267_650_6e30; // 2¹⁰⁰
-    let zs = select(big, z * 5.421_011e-20, z); // 2⁻⁶⁴
-    let u = 1.0 + zs;
-    let k = ((u.to_bits().wrapping_add(SQRT_HALF_SHIFT) >> 23) as i32) - 127;
-    let t = pow2i(-k);
-    let m = zs.mul_add(t, t - 1.0);
-    let kf = k as f32 + select(big, 64.0, 0.0);
-    let r = combine(kf, m);
+    let u = 1.0 + z;
+    let iu = u.to_bits().wrapping_add(SQRT_HALF_SHIFT);
+    let k = ((iu >> 23) as i32).wrapping_sub(127);
+    let t = pow2i(k.wrapping_neg());
+    let m_fma = z.mul_add(t, t - 1.0);
+    let m_bits = f32::from_bits((iu & 0x007f_ffff).wrapping_add(0x3f35_04f3)) - 1.0;
+    let m = select(k > 24, m_bits, m_fma);
+    let r = combine(k as f32, m);
     // ln_1p(+∞) = +∞ and NaN → NaN (`z < ∞` is false for both); ln_1p(−1) = −∞, below −1 NaN.
     let r = select(z < f32::INFINITY, r, z + z);
     let r = select(z > -1.0, r, f32::NAN);
@@ -217,12 +210,17 @@ pub fn ln(x: f32) -> f32 {
     select(x == 0.0, f32::NEG_INFINITY, r)
 }
 
-/// ln(1 + e^(−a)), the tail of the softplus — the f32 twin of WGSL `log1p_exp_neg4`. For a ≥ 0,
-/// e^(−a) ∈ (0, 1] cannot overflow and the reduction of ln(1 + e^(−a)) needs no special cases;
-/// for a < −16 the result is −a to f32 precision (and −∞ → +∞).
+/// ln(1 + e^(−a)), the tail of the softplus — the f32 twin of WGSL `log1p_exp_neg4` — as
+/// max(−a, 0) + ln(1 + t) with t = e^(−|a|) ∈ [0, 1], which cannot overflow. Since 1 + t ∈ [1, 2],
+/// the reduction needs no bits: k = 0 and m = t (exact) below t = √2 − 1, else k = 1 and
+/// m = (t − 1)/2, one FMA.
 #[inline(always)]
 pub fn ln_1p_exp_neg(a: f32) -> f32 {
-    select(a < -16.0, -a, ln_1p_core(exp(-a)))
+    let t = exp(-a.abs());
+    let high = t >= std::f32::consts::SQRT_2 - 1.0;
+    let m = select(high, t.mul_add(0.5, -0.5), t);
+    let k = select(high, 1.0, 0.0);
+    select(a < 0.0, -a, 0.0) + combine(k, m)
 }
 
 /// softplus(z) = ln(1 + eᶻ) = max(z, 0) + ln(1 + e^(−|z|)), stable for every z — the f32 twin
