@@ -216,7 +216,6 @@ mod tests {
 
     /// Sums and support counts of `K` on a pseudo-random block, by the dispatched (widest vector
     /// unit) loop and by the portable loop, which on x86-64 is compiled without AVX and FMA.
-
     fn both_paths<K: Kernel>() -> (BlockResult, BlockResult) {
         const G: usize = BLOCK_POINTS;
         let n = 3 * TILE + 17;
