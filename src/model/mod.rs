@@ -15,6 +15,8 @@ pub mod suffstats;
 
 pub use families::{lookup, REGISTRY};
 pub use family::{Family, KernelClass, Scaling, Shift, StreamedMle, HALF_LN_2PI};
-pub use kernel::{Blocked, CoupledKernel, Kernel, ScaledKernel, MAX_FEATURES, MAX_KERNEL_CONSTS};
+pub use kernel::{
+    Blocked, CoupledKernel, Kernel, KernelFloat, ScaledKernel, MAX_FEATURES, MAX_KERNEL_CONSTS,
+};
 pub use param::{validate_domains, Domain, HasParams, ParamSpec};
 pub use suffstats::{StatsForm, SuffStatsSpec};

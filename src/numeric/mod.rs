@@ -3,6 +3,7 @@
 
 pub mod exact;
 pub mod quadrature;
+pub mod vmath;
 
 /// Neumaier's variant of Kahan summation: Σ xᵢ with an error bound independent of n
 /// (|error| ≤ 2ε·Σ|xᵢ| + O(nε²)).

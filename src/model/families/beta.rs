@@ -9,12 +9,12 @@
 //! means and the host adds n·k(means, θ) in f64 ([`Shift::Linear`]): Σk stays small, and the f32
 //! sum accurate, although ln Q is a small difference of large terms.
 
+use super::KernelFloat;
 use super::{
     Blocked, CoupledKernel, Domain, Family, Kernel, ParamSpec, Scaling, Shift, SuffStatsSpec,
 };
 use crate::error::{Error, Result};
 use crate::numeric::ln_gamma;
-use num_traits::Float;
 use rand::rngs::StdRng;
 use rand_distr::Distribution;
 use statrs::function::gamma::digamma;
@@ -30,7 +30,7 @@ impl Kernel for BetaKernel {
     const NF: usize = 2;
     const NC: usize = 2;
     #[inline(always)]
-    fn k<T: Float>(f: &[T], c: &[T]) -> T {
+    fn k<T: KernelFloat>(f: &[T], c: &[T]) -> T {
         c[0] * f[0] + c[1] * f[1]
     }
 }

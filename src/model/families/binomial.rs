@@ -12,6 +12,7 @@
 //! integers, so f32 rounding cannot move a sample across it).
 
 use super::discrete::{per_param_value, summed_entropy, value_counts};
+use super::KernelFloat;
 use super::{
     Blocked, CoupledKernel, Domain, Family, Kernel, ParamSpec, ScaledKernel, Scaling, Shift,
     SuffStatsSpec,
@@ -19,7 +20,6 @@ use super::{
 use crate::error::{Error, Result};
 use crate::model::grid::Grid;
 use crate::numeric::{ln_factorial, Neumaier};
-use num_traits::Float;
 use rand::rngs::StdRng;
 use rand_distr::Distribution;
 
@@ -34,11 +34,11 @@ impl Kernel for BinomialKernel {
     const NC: usize = 2;
     const THETA_SUPPORT: bool = true;
     #[inline(always)]
-    fn k<T: Float>(f: &[T], c: &[T]) -> T {
+    fn k<T: KernelFloat>(f: &[T], c: &[T]) -> T {
         ScaledKernel::k(f, c)
     }
     #[inline(always)]
-    fn outside<T: Float>(f: &[T], c: &[T]) -> bool {
+    fn outside<T: KernelFloat>(f: &[T], c: &[T]) -> bool {
         f[0] > c[1]
     }
 }

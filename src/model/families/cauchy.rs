@@ -5,11 +5,11 @@
 //! Split: a(θ) = −ln(π s), b(x) = 0, k(x, θ) = −log1p(z²) with z = (x − μ)·(1/s) on the
 //! shifted sample.
 
+use super::KernelFloat;
 use super::{
     Blocked, CoupledKernel, Domain, Family, Kernel, KernelClass, ParamSpec, Scaling, Shift,
 };
 use crate::error::{Error, Result};
-use num_traits::Float;
 use rand::rngs::StdRng;
 use rand_distr::Distribution;
 use std::f64::consts::PI;
@@ -24,9 +24,9 @@ impl Kernel for CauchyKernel {
     const NF: usize = 1;
     const NC: usize = 2;
     #[inline(always)]
-    fn k<T: Float>(f: &[T], c: &[T]) -> T {
+    fn k<T: KernelFloat>(f: &[T], c: &[T]) -> T {
         let z = (f[0] - c[0]) * c[1];
-        -(z * z).ln_1p()
+        -(z * z).vln_1p()
     }
 }
 

@@ -4,11 +4,11 @@
 //!
 //! Split: a(θ) = ln λ, b(x) = 0, k(x, θ) = −λx.
 
+use super::KernelFloat;
 use super::{
     Blocked, CoupledKernel, Domain, Family, Kernel, ParamSpec, Scaling, Shift, SuffStatsSpec,
 };
 use crate::error::{Error, Result};
-use num_traits::Float;
 use rand::rngs::StdRng;
 use rand_distr::Distribution;
 
@@ -22,7 +22,7 @@ impl Kernel for ExponentialKernel {
     const NF: usize = 1;
     const NC: usize = 1;
     #[inline(always)]
-    fn k<T: Float>(f: &[T], c: &[T]) -> T {
+    fn k<T: KernelFloat>(f: &[T], c: &[T]) -> T {
         -c[0] * f[0]
     }
 }

@@ -4,10 +4,10 @@
 //!
 //! Split: a(θ) = −ln(2b), b(x) = 0, k(x, θ) = −|x − μ|·(1/b) on the shifted sample.
 
+use super::KernelFloat;
 use super::{Blocked, CoupledKernel, Domain, Family, Kernel, ParamSpec, Scaling, Shift};
 use crate::error::Result;
 use crate::numeric::Neumaier;
-use num_traits::Float;
 use rand::distr::Open01;
 use rand::rngs::StdRng;
 use rand::RngExt;
@@ -22,7 +22,7 @@ impl Kernel for LaplaceKernel {
     const NF: usize = 1;
     const NC: usize = 2;
     #[inline(always)]
-    fn k<T: Float>(f: &[T], c: &[T]) -> T {
+    fn k<T: KernelFloat>(f: &[T], c: &[T]) -> T {
         -(f[0] - c[0]).abs() * c[1]
     }
 }

@@ -7,11 +7,11 @@
 //! Split: a(θ) = −ln s, b(x) = 0, k(x, θ) = −|z| − 2·log1p(e^(−|z|)) with z = (x − μ)·(1/s) on
 //! the shifted sample.
 
+use super::KernelFloat;
 use super::{
     Blocked, CoupledKernel, Domain, Family, Kernel, KernelClass, ParamSpec, Scaling, Shift,
 };
 use crate::error::Result;
-use num_traits::Float;
 use rand::distr::Open01;
 use rand::rngs::StdRng;
 use rand::RngExt;
@@ -26,9 +26,9 @@ impl Kernel for LogisticKernel {
     const NF: usize = 1;
     const NC: usize = 2;
     #[inline(always)]
-    fn k<T: Float>(f: &[T], c: &[T]) -> T {
+    fn k<T: KernelFloat>(f: &[T], c: &[T]) -> T {
         let a = ((f[0] - c[0]) * c[1]).abs();
-        let l = (-a).exp().ln_1p();
+        let l = a.vln_1p_exp_neg();
         -a - l - l
     }
 }

@@ -4,34 +4,34 @@
 
 use crate::error::{Error, Result};
 
-mod bernoulli;
-mod beta;
-mod binomial;
-mod cauchy;
+pub(crate) mod bernoulli;
+pub(crate) mod beta;
+pub(crate) mod binomial;
+pub(crate) mod cauchy;
 mod discrete;
-mod exponential;
-mod gamma;
-mod geometric;
-mod laplace;
+pub(crate) mod exponential;
+pub(crate) mod gamma;
+pub(crate) mod geometric;
+pub(crate) mod laplace;
 mod large_entropy;
-mod logistic;
-mod lognormal;
-mod negative_binomial;
-mod normal;
-mod normal_mixture;
-mod poisson;
-mod student_t;
+pub(crate) mod logistic;
+pub(crate) mod lognormal;
+pub(crate) mod negative_binomial;
+pub(crate) mod normal;
+pub(crate) mod normal_mixture;
+pub(crate) mod poisson;
+pub(crate) mod student_t;
 #[cfg(test)]
 mod testing;
-mod uniform;
-mod weibull;
+pub(crate) mod uniform;
+pub(crate) mod weibull;
 
 // What the family files use, in one place (they refer to it as `super::…`).
 pub use super::family::{
     kl_bernoulli, kl_normal, Family, KernelClass, Scaling, Shift, StreamedMle, HALF_LN_2PI,
 };
 pub use super::kernel::{
-    Blocked, CoupledKernel, Kernel, ScaledKernel, MAX_FEATURES, MAX_KERNEL_CONSTS,
+    Blocked, CoupledKernel, Kernel, KernelFloat, ScaledKernel, MAX_FEATURES, MAX_KERNEL_CONSTS,
 };
 pub use super::param::{validate_domains, Domain, ParamSpec};
 pub use super::suffstats::{StatsForm, SuffStatsSpec};

@@ -4,12 +4,12 @@
 //!
 //! Split: a(θ) = −ln σ − ½ ln 2π, b(x) = 0, k(x, θ) = −(x − μ)²·h with h = 1/(2σ²).
 
+use super::KernelFloat;
 use super::{
     Blocked, CoupledKernel, Domain, Family, Kernel, ParamSpec, Scaling, Shift, StatsForm,
     SuffStatsSpec, HALF_LN_2PI,
 };
 use crate::error::{Error, Result};
-use num_traits::Float;
 use rand::rngs::StdRng;
 use rand_distr::Distribution;
 
@@ -36,7 +36,7 @@ impl Kernel for NormalKernel {
     const NF: usize = 1;
     const NC: usize = 2;
     #[inline(always)]
-    fn k<T: Float>(f: &[T], c: &[T]) -> T {
+    fn k<T: KernelFloat>(f: &[T], c: &[T]) -> T {
         let d = f[0] - c[0];
         -(d * d) * c[1]
     }

@@ -8,12 +8,12 @@
 //! Split: a(θ) = −½ ln 2π, b(x) = 0, k(x, θ) = ln(e^ℓ₁ + e^ℓ₂) on the shifted sample, with the
 //! θ-only parts of ℓ₁ and ℓ₂ (ln w − ln σ₁, ln(1 − w) − ln σ₂) folded into the constants.
 
+use super::KernelFloat;
 use super::{
     Blocked, CoupledKernel, Domain, Family, Kernel, KernelClass, ParamSpec, Scaling, Shift,
     HALF_LN_2PI,
 };
 use crate::error::{Error, Result};
-use num_traits::Float;
 use rand::rngs::StdRng;
 use rand::RngExt;
 use rand_distr::Distribution;
@@ -29,10 +29,10 @@ impl Kernel for MixtureKernel {
     const NF: usize = 1;
     const NC: usize = 6;
     #[inline(always)]
-    fn k<T: Float>(f: &[T], c: &[T]) -> T {
+    fn k<T: KernelFloat>(f: &[T], c: &[T]) -> T {
         let (d1, d2) = (f[0] - c[0], f[0] - c[3]);
         let (l1, l2) = (c[2] - d1 * d1 * c[1], c[5] - d2 * d2 * c[4]);
-        l1.max(l2) + (-(l1 - l2).abs()).exp().ln_1p()
+        l1.max(l2) + (l1 - l2).abs().vln_1p_exp_neg()
     }
 }
 

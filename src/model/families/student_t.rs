@@ -6,12 +6,12 @@
 //! Split: a(θ) = ln Γ((ν+1)/2) − ln Γ(ν/2) − ½ ln(νπ) − ln σ, b(x) = 0,
 //! k(x, θ) = −(ν+1)/2 · log1p(w²) with w = (x − μ)·1/(σ√ν) on the shifted sample.
 
+use super::KernelFloat;
 use super::{
     Blocked, CoupledKernel, Domain, Family, Kernel, KernelClass, ParamSpec, Scaling, Shift,
 };
 use crate::error::{Error, Result};
 use crate::numeric::ln_gamma;
-use num_traits::Float;
 use rand::rngs::StdRng;
 use rand_distr::Distribution;
 use statrs::function::gamma::digamma;
@@ -27,9 +27,9 @@ impl Kernel for StudentTKernel {
     const NF: usize = 1;
     const NC: usize = 3;
     #[inline(always)]
-    fn k<T: Float>(f: &[T], c: &[T]) -> T {
+    fn k<T: KernelFloat>(f: &[T], c: &[T]) -> T {
         let w = (f[0] - c[0]) * c[1];
-        -c[2] * (w * w).ln_1p()
+        -c[2] * (w * w).vln_1p()
     }
 }
 

@@ -6,12 +6,12 @@
 //! Split: a(θ) = ln k, b(x) = −ln x, k(x, θ) = u − eᵘ, from the feature f₀ = ln x − c (computed on
 //! the host in f64 and centred by the shift c), so that u = k·(f₀ − (ln λ − c)).
 
+use super::KernelFloat;
 use super::{
     Blocked, CoupledKernel, Domain, Family, Kernel, KernelClass, ParamSpec, Scaling, Shift,
     StatsForm, SuffStatsSpec,
 };
 use crate::error::{Error, Result};
-use num_traits::Float;
 use rand::rngs::StdRng;
 use rand_distr::Distribution;
 
@@ -25,9 +25,9 @@ impl Kernel for WeibullKernel {
     const NF: usize = 1;
     const NC: usize = 2;
     #[inline(always)]
-    fn k<T: Float>(f: &[T], c: &[T]) -> T {
+    fn k<T: KernelFloat>(f: &[T], c: &[T]) -> T {
         let u = c[1] * (f[0] - c[0]);
-        u - u.exp()
+        u - u.vexp()
     }
 }
 
