@@ -1,7 +1,7 @@
 //! `klgrid bench`.
 
 use super::job::JobArgs;
-use super::sweep::write_output;
+use super::output::{self, Target};
 use clap::Args;
 use klgrid::bench::{self, BenchOptions, BenchReport};
 use klgrid::sweep::Path;
@@ -33,18 +33,29 @@ pub struct BenchArgs {
     pub strategy: String,
 
     /// Output format
-    #[arg(long, value_name = "FORMAT", default_value = "table", value_parser = ["table", "json"])]
-    pub format: String,
+    #[arg(long, value_name = "FORMAT", value_enum, default_value_t = BenchFormat::Table)]
+    pub format: BenchFormat,
 
     /// Write the output to this file instead of stdout
     #[arg(long, value_name = "PATH")]
     pub out: Option<std::path::PathBuf>,
 }
 
+/// Output format of `bench`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum BenchFormat {
+    /// For people.
+    Table,
+    /// `{"n", "grid_points", "evaluations_per_run", "peak_rss_bytes", "results": [...]}`.
+    Json,
+}
+
 pub fn run(args: &BenchArgs) -> Result<i32> {
     if args.repeat == 0 {
         return Err(Error::input("--repeat must be at least 1"));
     }
+    // Checked (and its temporary file created) before the data are read or drawn.
+    let out = Target::out(args.out.as_deref(), None)?;
     let job = args.job.build()?;
     let data = job.load()?;
     let paths: Vec<Path> = match &args.backends {
@@ -55,7 +66,7 @@ pub fn run(args: &BenchArgs) -> Result<i32> {
         None => {
             let mut v = vec![Path::Gpu, Path::Cpu, Path::CpuRef];
             if let Err(e) = klgrid::gpu::GpuContext::open(job.adapter.as_deref()) {
-                eprintln!("klgrid: bench: leaving out gpu: {e}");
+                output::note(&format!("bench: leaving out gpu: {e}"));
                 v.remove(0);
             }
             v
@@ -70,11 +81,11 @@ pub fn run(args: &BenchArgs) -> Result<i32> {
         strategy: args.strategy.parse()?,
     };
     let report = bench::run(job.family, &job.grid, &data, &opts, &mut |m| {
-        eprintln!("klgrid: {m}")
+        output::note(m)
     })?;
     let peak = bench::peak_rss_bytes();
-    let json = args.format == "json";
-    write_output(args.out.as_deref(), |w| {
+    let json = args.format == BenchFormat::Json;
+    out.write(|w| {
         if json {
             write_json(&report, peak, w)
         } else {
@@ -116,7 +127,8 @@ fn write_json(r: &BenchReport, peak: Option<u64>, w: &mut dyn Write) -> std::io:
     let doc = json!({
         "n": r.n,
         "grid_points": r.grid_points,
-        "evaluations_per_run": r.n as f64 * r.grid_points as f64,
+        // n · grid points, an integer (saturating: no real run comes near 2⁶⁴).
+        "evaluations_per_run": (r.n as u64).saturating_mul(r.grid_points as u64),
         "peak_rss_bytes": peak,
         "results": results,
     });

@@ -1,7 +1,7 @@
 //! The table report, for people: the best point, the MLE, the identity, timings, agreement and a
 //! short view of the grid.
 
-use super::{argmin_cross_entropy, fmt_num, theta_text, Report};
+use super::{argmin_cross_entropy, fmt_num, theta_text, Points, Report};
 use crate::analysis::Analysis;
 use crate::identity::{EntropyMethod, EntropySource};
 use std::io::Write;
@@ -9,17 +9,18 @@ use std::io::Write;
 /// Rows of the "top points" view.
 const TOP: usize = 5;
 
-/// Writes the table.
-pub fn write(r: &Report<'_>, w: &mut dyn Write) -> std::io::Result<()> {
+/// Writes the table; `points` chooses its view of the grid: the top 5 points (`all`), the best
+/// one (`best`), or none.
+pub fn write(r: &Report<'_>, points: Points, w: &mut dyn Write) -> std::io::Result<()> {
     let fam = r.family;
     let out = r.outcome;
     let p = &out.primary.partials;
     let ev = &out.primary;
     writeln!(w, "family      {} ({})", fam.name(), fam.support())?;
-    let format = out
-        .input
-        .as_ref()
-        .map(|(i, _)| format!("{}, ", i.describe()))
+    let format = r
+        .origin
+        .info()
+        .map(|i| format!("{}, ", i.describe()))
         .unwrap_or_default();
     let skipped = match out.skipped_nonfinite {
         0 => String::new(),
@@ -176,9 +177,13 @@ pub fn write(r: &Report<'_>, w: &mut dyn Write) -> std::io::Result<()> {
     writeln!(w)?;
 
     // Top points.
-    let mut order: Vec<usize> = (0..p.len()).filter(|&i| p.loglik(i).is_finite()).collect();
-    order.sort_by(|&a, &b| p.loglik(b).total_cmp(&p.loglik(a)).then(a.cmp(&b)));
-    let infinite = p.len() - order.len();
+    let top = match points {
+        Points::All => TOP,
+        Points::Best => 1,
+        Points::None => return Ok(()),
+    };
+    let order = top_points(p, top);
+    let infinite = (0..p.len()).filter(|&i| !p.loglik(i).is_finite()).count();
     writeln!(w)?;
     writeln!(
         w,
@@ -203,7 +208,7 @@ pub fn write(r: &Report<'_>, w: &mut dyn Write) -> std::io::Result<()> {
             String::new()
         }
     )?;
-    for &i in order.iter().take(TOP) {
+    for &i in &order {
         let m = p.mean_loglik(i);
         writeln!(
             w,
@@ -216,6 +221,19 @@ pub fn write(r: &Report<'_>, w: &mut dyn Write) -> std::io::Result<()> {
         )?;
     }
     Ok(())
+}
+
+/// The `k` grid points of largest finite log-likelihood, largest first (ties: smaller index
+/// first) — a partial selection, O(points), not a sort of the whole grid.
+fn top_points(p: &crate::partial::Partials, k: usize) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..p.len()).filter(|&i| p.loglik(i).is_finite()).collect();
+    let cmp = |a: &usize, b: &usize| p.loglik(*b).total_cmp(&p.loglik(*a)).then(a.cmp(b));
+    if order.len() > k {
+        order.select_nth_unstable_by(k - 1, cmp);
+        order.truncate(k);
+    }
+    order.sort_by(cmp);
+    order
 }
 
 /// The entropy, identity, MLE, refinement, interval and region lines.
@@ -285,7 +303,12 @@ fn analysis_lines(r: &Report<'_>, a: &Analysis, w: &mut dyn Write) -> std::io::R
             "MLE         {} ({})   mean loglik {}",
             theta_text(fam, &m.theta),
             m.method.name().replace('_', " "),
-            fmt_num(m.mean_loglik)
+            if m.mean_loglik.is_nan() {
+                // The streamed MLE: no second pass over the data for its likelihood.
+                "not computed".to_string()
+            } else {
+                fmt_num(m.mean_loglik)
+            }
         )?,
         None => writeln!(
             w,
@@ -353,4 +376,39 @@ fn analysis_lines(r: &Report<'_>, a: &Analysis, w: &mut dyn Write) -> std::io::R
         )?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::partial::Partials;
+
+    #[test]
+    fn top_points_equal_the_head_of_the_full_sort_with_ties_and_minus_infinity() {
+        let mut x: u64 = 12345;
+        let sum: Vec<f64> = (0..5000)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                // Few distinct values, so that ties are common.
+                -((x % 50) as f64)
+            })
+            .collect();
+        let outside = (0..5000).map(|i| u64::from(i % 7 == 0)).collect();
+        let p = Partials {
+            sum,
+            outside,
+            n: 10,
+        };
+        let mut full: Vec<usize> = (0..p.len()).filter(|&i| p.loglik(i).is_finite()).collect();
+        full.sort_by(|&a, &b| p.loglik(b).total_cmp(&p.loglik(a)).then(a.cmp(&b)));
+        for k in [1, 5, 100, 5000] {
+            assert_eq!(
+                top_points(&p, k),
+                full[..k.min(full.len())].to_vec(),
+                "k = {k}"
+            );
+        }
+    }
 }
