@@ -7,6 +7,8 @@ use cli::{exit, Cli, Command};
 use klgrid::Error;
 
 fn main() {
+    // Standard streams guarded and XDG_RUNTIME_DIR set, before any thread starts.
+    cli::output::init();
     let cli = match Cli::try_parse() {
         Ok(c) => c,
         Err(e) => {
@@ -36,7 +38,7 @@ fn main() {
                 .collect();
             let msg = msg.join(" ");
             let msg = msg.trim_start_matches("error: ");
-            eprintln!("klgrid: error: {msg} (see klgrid --help)");
+            cli::output::note(&format!("error: {msg} (see klgrid --help)"));
             std::process::exit(exit::INPUT);
         }
     };
@@ -44,8 +46,8 @@ fn main() {
         Command::Sweep(a) => cli::sweep::run(a),
         Command::Demo(a) => cli::demo::run(a),
         Command::Bench(a) => cli::bench::run(a),
-        Command::Adapters => Ok(cli::adapters::run()),
-        Command::Families(a) => Ok(cli::families::run(a)),
+        Command::Adapters => cli::adapters::run(),
+        Command::Families(a) => cli::families::run(a),
     };
     let code = match result {
         Ok(code) => code,
@@ -57,7 +59,7 @@ fn main() {
                 .map(str::trim)
                 .filter(|l| !l.is_empty())
                 .collect();
-            eprintln!("klgrid: error: {}", msg.join(" "));
+            cli::output::note(&format!("error: {}", msg.join(" ")));
             match e {
                 Error::Input(_) | Error::Io { .. } => exit::INPUT,
                 _ => exit::RUNTIME,

@@ -1,7 +1,7 @@
 //! `klgrid bench`.
 
 use super::job::JobArgs;
-use super::sweep::write_output;
+use super::output::{self, Target};
 use clap::Args;
 use klgrid::engine::bench::{self, BenchOptions, BenchReport};
 use klgrid::engine::{EvalPath, Strategy};
@@ -32,7 +32,7 @@ pub struct BenchArgs {
     pub strategy: Strategy,
 
     /// Output format
-    #[arg(long, value_name = "FORMAT", default_value = "table")]
+    #[arg(long, value_name = "FORMAT", value_enum, default_value_t = BenchFormat::Table)]
     pub format: BenchFormat,
 
     /// Write the output to this file instead of stdout
@@ -43,7 +43,9 @@ pub struct BenchArgs {
 /// Output format of `bench`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum BenchFormat {
+    /// For people.
     Table,
+    /// `{"n", "grid_points", "evaluations_per_run", "peak_rss_bytes", "results": [...]}`.
     Json,
 }
 
@@ -62,6 +64,8 @@ pub fn run(args: &BenchArgs) -> Result<i32> {
             )));
         }
     }
+    // Checked (and its temporary file created) before the data are read or drawn.
+    let out = Target::out(args.out.as_deref(), None)?;
     let job = args.job.build()?;
     let data = job.load()?;
     let session = job.session();
@@ -70,7 +74,7 @@ pub fn run(args: &BenchArgs) -> Result<i32> {
         None => {
             let mut v = vec![EvalPath::Gpu, EvalPath::Cpu, EvalPath::CpuRef];
             if let Err(e) = session.gpu() {
-                eprintln!("klgrid: bench: leaving out gpu: {e}");
+                output::note(&format!("bench: leaving out gpu: {e}"));
                 v.remove(0);
             }
             v
@@ -83,11 +87,11 @@ pub fn run(args: &BenchArgs) -> Result<i32> {
         strategy: args.strategy,
     };
     let report = bench::run(&session, job.family, &job.grid, &data, &opts, &mut |m| {
-        eprintln!("klgrid: {m}")
+        output::note(m)
     })?;
     let peak = bench::peak_rss_bytes();
     let json = args.format == BenchFormat::Json;
-    write_output(args.out.as_deref(), |w| {
+    out.write(|w| {
         if json {
             write_json(&report, peak, w)
         } else {
@@ -129,7 +133,8 @@ fn write_json(r: &BenchReport, peak: Option<u64>, w: &mut dyn Write) -> std::io:
     let doc = json!({
         "n": r.n,
         "grid_points": r.grid_points,
-        "evaluations_per_run": r.n as f64 * r.grid_points as f64,
+        // n · grid points, an integer (saturating: no real run comes near 2⁶⁴).
+        "evaluations_per_run": (r.n as u64).saturating_mul(r.grid_points as u64),
         "peak_rss_bytes": peak,
         "results": results,
     });

@@ -1,13 +1,17 @@
 //! `klgrid demo`: a built-in sweep showing that the three criteria pick the same grid point.
 
+use super::{exit, output};
 use clap::Args;
-use klgrid::analysis::{self, AnalysisOptions};
-use klgrid::engine::{self, Backend, BackendChoice, Session, SessionOptions, Strategy, SweepJob};
+use klgrid::analysis::{self, Analysis, AnalysisOptions};
+use klgrid::engine::{
+    self, Backend, BackendChoice, Session, SessionOptions, Strategy, SweepJob, SweepOutcome,
+};
 use klgrid::model::grid::{AxisSpec, Grid};
 use klgrid::model::lookup;
 use klgrid::model::sample_spec::SampleSpec;
 use klgrid::report::{fmt_num, theta_text};
 use klgrid::Result;
+use std::io::Write;
 
 #[derive(Debug, Args)]
 pub struct DemoArgs {
@@ -41,11 +45,17 @@ pub fn run(args: &DemoArgs) -> Result<i32> {
             .map(|s| AxisSpec::parse(s))
             .collect::<Result<_>>()?,
     )?;
-    println!("klgrid demo: {N} samples from {truth} (seed {SEED}), normal family on a 64×64 grid");
-    println!(
-        "             mu = 0 … 3, sigma = 1 … 3 ({} points)",
-        grid.len()
-    );
+    output::stdout(|w| {
+        writeln!(
+            w,
+            "klgrid demo: {N} samples from {truth} (seed {SEED}), normal family on a 64×64 grid"
+        )?;
+        writeln!(
+            w,
+            "             mu = 0 … 3, sigma = 1 … 3 ({} points)",
+            grid.len()
+        )
+    })?;
     let xs = truth.draw(N, SEED)?;
     let job = SweepJob {
         family,
@@ -59,7 +69,7 @@ pub fn run(args: &DemoArgs) -> Result<i32> {
         adapter: args.adapter.clone(),
         ..SessionOptions::default()
     });
-    let out = engine::run(&session, &job, &mut |m| eprintln!("klgrid: {m}"))?;
+    let out = engine::run(&session, &job, &mut |m| output::note(m))?;
     let an = analysis::analyse(
         &session,
         family,
@@ -68,10 +78,42 @@ pub fn run(args: &DemoArgs) -> Result<i32> {
         &out,
         &AnalysisOptions::default(),
     )?;
+    let mut code = 0;
+    output::stdout(|w| {
+        code = write_result(&job, &truth, &out, &an, w)?;
+        Ok(())
+    })?;
+    if let (Some(a), Some(re)) = (&out.agreement, &out.reference) {
+        if !a.within_tolerance {
+            output::note(&format!(
+                "{} and {} disagree: max relative difference {:.3e} (tolerance {:.0e}), argmax {}, {} support mismatches",
+                out.primary.backend,
+                re.backend,
+                a.max_rel_diff,
+                a.tolerance,
+                if a.argmax_agrees { "agrees" } else { "differs" },
+                a.support_mismatches
+            ));
+            return Ok(exit::DISAGREE);
+        }
+    }
+    Ok(code)
+}
+
+/// The demo's result lines; returns the exit code (1 when no grid point has a finite
+/// likelihood).
+fn write_result(
+    job: &SweepJob<'_>,
+    truth: &SampleSpec,
+    out: &SweepOutcome,
+    an: &Analysis,
+    w: &mut dyn Write,
+) -> std::io::Result<i32> {
+    let family = job.family;
     let ev = &out.primary;
     match &ev.adapter {
-        Some(a) => println!("backend      {} on {}", ev.backend, a.label()),
-        None => println!("backend      {}", ev.backend),
+        Some(a) => writeln!(w, "backend      {} on {}", ev.backend, a.label())?,
+        None => writeln!(w, "backend      {}", ev.backend)?,
     }
     let p = &ev.partials;
     let len = p.len();
@@ -81,38 +123,60 @@ pub fn run(args: &DemoArgs) -> Result<i32> {
     let i_ce = argmin(len, |i| -p.mean_loglik(i));
     let i_kl = argmin(len, |i| -p.mean_loglik(i) - h);
     let Some(best) = i_ll else {
-        println!("no grid point has a finite likelihood");
+        writeln!(w, "no grid point has a finite likelihood")?;
         return Ok(1);
     };
     let theta = job.grid.theta(best);
-    println!("best θ       {}", theta_text(family, &theta));
+    writeln!(w, "best θ       {}", theta_text(family, &theta))?;
     if let Some(m) = &an.mle {
-        println!(
+        writeln!(
+            w,
             "MLE          {} ({})",
             theta_text(family, &m.theta),
             m.method.name().replace('_', " ")
-        );
+        )?;
     }
     let ll = p.mean_loglik(best);
     let ce = -ll;
     let same = i_ll == i_ce && i_ce == i_kl;
-    println!(
+    writeln!(
+        w,
         "{}",
         if same {
             "argmax likelihood = argmin cross-entropy = argmin KL"
         } else {
             "argmax likelihood, argmin cross-entropy and argmin KL differ (precision?)"
         }
-    );
-    println!(
+    )?;
+    writeln!(
+        w,
         "  at {}: mean log-likelihood {}, cross-entropy {} nats, KL = cross-entropy − H(P) = {} nats (H(P) = {} nats)",
         theta_text(family, &theta),
         fmt_num(ll),
         fmt_num(ce),
         fmt_num(ce - h),
         fmt_num(h)
-    );
-    println!(
+    )?;
+    if let (Some(a), Some(re)) = (&out.agreement, &out.reference) {
+        writeln!(
+            w,
+            "agreement    {} vs {}: max |Δ mean loglik| {:.3e}, max relative {:.3e} (tolerance {:.0e}), argmax {}{} -> {}",
+            ev.backend,
+            re.backend,
+            a.max_abs_diff,
+            a.max_rel_diff,
+            a.tolerance,
+            if a.argmax_agrees { "agrees" } else { "differs" },
+            if a.support_mismatches > 0 {
+                format!(", {} support mismatches", a.support_mismatches)
+            } else {
+                String::new()
+            },
+            if a.within_tolerance { "OK" } else { "FAILED" }
+        )?;
+    }
+    write!(
+        w,
         "time         evaluate {:.3} s ({:.3e} evaluations/s){}",
         ev.eval_seconds,
         N as f64 * len as f64 / ev.eval_seconds.max(1e-12),
@@ -121,6 +185,10 @@ pub fn run(args: &DemoArgs) -> Result<i32> {
         } else {
             String::new()
         }
-    );
+    )?;
+    if let Some(re) = &out.reference {
+        write!(w, ", {} {:.3} s", re.backend, re.eval_seconds)?;
+    }
+    writeln!(w)?;
     Ok(0)
 }

@@ -1,14 +1,26 @@
 //! `klgrid families`.
 
+use super::output;
 use clap::Args;
 use klgrid::model::sample_spec::SampleSpec;
 use klgrid::model::{Family, REGISTRY};
+use klgrid::Result;
+use std::io::Write;
 
 #[derive(Debug, Args)]
 pub struct FamiliesArgs {
     /// Output format: a list for people, or the Markdown table README.md carries
-    #[arg(long, value_name = "FORMAT", default_value = "text", value_parser = ["text", "markdown"])]
-    pub format: String,
+    #[arg(long, value_name = "FORMAT", value_enum, default_value_t = ListFormat::Text)]
+    pub format: ListFormat,
+}
+
+/// Output format of `families`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ListFormat {
+    /// A list for people.
+    Text,
+    /// The Markdown table of README.md.
+    Markdown,
 }
 
 /// Whether the family has a closed-form MLE (probed on data drawn from its example θ) and an
@@ -34,13 +46,19 @@ fn capabilities(f: &'static dyn Family) -> (bool, bool) {
 }
 
 /// Prints every family with its parameters, support, tolerance and closed forms.
-pub fn run(args: &FamiliesArgs) -> i32 {
+pub fn run(args: &FamiliesArgs) -> Result<i32> {
+    output::stdout(|w| write(args, w))?;
+    Ok(0)
+}
+
+fn write(args: &FamiliesArgs, w: &mut dyn Write) -> std::io::Result<()> {
     let yes = |b: bool| if b { "yes" } else { "no" };
-    if args.format == "markdown" {
-        println!(
+    if args.format == ListFormat::Markdown {
+        writeln!(
+            w,
             "| family | parameters (domain) | support | tolerance | closed-form MLE | entropy |"
-        );
-        println!("|---|---|---|---|---|---|");
+        )?;
+        writeln!(w, "|---|---|---|---|---|---|")?;
         for f in REGISTRY {
             let params: Vec<String> = f
                 .params()
@@ -48,7 +66,8 @@ pub fn run(args: &FamiliesArgs) -> i32 {
                 .map(|p| format!("{} ({})", p.name, p.domain.describe()))
                 .collect();
             let (mle, entropy) = capabilities(*f);
-            println!(
+            writeln!(
+                w,
                 "| `{}` | {} | {} | {:.0e} | {} | {} |",
                 f.name(),
                 params.join(", "),
@@ -56,9 +75,9 @@ pub fn run(args: &FamiliesArgs) -> i32 {
                 f.kernel_class().tolerance(),
                 yes(mle),
                 yes(entropy)
-            );
+            )?;
         }
-        return 0;
+        return Ok(());
     }
     for f in REGISTRY {
         let params: Vec<String> = f
@@ -67,9 +86,10 @@ pub fn run(args: &FamiliesArgs) -> i32 {
             .map(|p| format!("{} ({})", p.name, p.domain.describe()))
             .collect();
         let (mle, entropy) = capabilities(*f);
-        println!("{}", f.name());
-        println!("    parameters  {}", params.join(", "));
-        println!(
+        writeln!(w, "{}", f.name())?;
+        writeln!(w, "    parameters  {}", params.join(", "))?;
+        writeln!(
+            w,
             "    support     {}{}",
             f.support(),
             if f.integer_data() {
@@ -77,12 +97,18 @@ pub fn run(args: &FamiliesArgs) -> i32 {
             } else {
                 ""
             }
-        );
-        println!(
+        )?;
+        writeln!(
+            w,
             "    tolerance   {:.0e} relative (gpu vs cpu-ref mean log-likelihood)",
             f.kernel_class().tolerance()
-        );
-        println!("    closed-form MLE {}, entropy {}", yes(mle), yes(entropy));
+        )?;
+        writeln!(
+            w,
+            "    closed-form MLE {}, entropy {}",
+            yes(mle),
+            yes(entropy)
+        )?;
     }
-    0
+    Ok(())
 }

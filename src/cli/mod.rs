@@ -6,6 +6,7 @@ pub mod bench;
 pub mod demo;
 pub mod families;
 pub mod job;
+pub mod output;
 pub mod progress;
 pub mod sweep;
 
@@ -13,7 +14,9 @@ use clap::{Parser, Subcommand};
 
 /// Exit codes.
 pub mod exit {
-    /// A runtime failure: no GPU adapter for `--backend gpu`, a device error, an output error.
+    /// A runtime failure: no GPU adapter for `--backend gpu`, a device error, an output error
+    /// (a full disk, an unwritable `--out`, a standard output closed so that the report is
+    /// lost). A closed pipe is not one: it ends the output quietly (see [`super::output`]).
     pub const RUNTIME: i32 = 1;
     /// Bad input: arguments, data, grid, sample spec, family or parameter.
     pub const INPUT: i32 = 2;

@@ -59,8 +59,8 @@ impl Progress {
     /// Prints a line on stderr without tearing the bars.
     pub fn note(&self, msg: &str) {
         match &self.bars {
-            Some((multi, ..)) => multi.suspend(|| eprintln!("klgrid: {msg}")),
-            None => eprintln!("klgrid: {msg}"),
+            Some((multi, ..)) => multi.suspend(|| super::output::note(msg)),
+            None => super::output::note(msg),
         }
     }
 

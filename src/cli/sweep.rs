@@ -2,6 +2,7 @@
 
 use super::exit;
 use super::job::{BackendArgs, JobArgs, JobData};
+use super::output::{self, Target};
 use super::progress::Progress;
 use clap::Args;
 use klgrid::analysis::identity::Units;
@@ -9,9 +10,8 @@ use klgrid::analysis::{self, AnalysisOptions};
 use klgrid::engine::{self, StreamJob, SweepJob, SweepOutcome};
 use klgrid::model::sample_spec::SampleSpec;
 use klgrid::plot::MetricChoice;
-use klgrid::report::{self, Format, Report};
+use klgrid::report::{self, DataOrigin, Format, Points, Report};
 use klgrid::{Error, Result};
-use std::io::Write;
 use std::path::PathBuf;
 
 #[derive(Debug, Args)]
@@ -22,11 +22,18 @@ pub struct SweepArgs {
     #[command(flatten)]
     pub backend: BackendArgs,
 
-    /// Output format
-    #[arg(long, value_name = "FORMAT", default_value = "table")]
+    /// Output format: table, csv, json, or the binary npz (NumPy) and parquet (one row per grid
+    /// point) for big grids
+    #[arg(long, value_name = "FORMAT", value_enum, default_value_t = Format::Table)]
     pub format: Format,
 
-    /// Write the output to this file instead of stdout
+    /// Which grid points the output lists: all, only the best, or none (the summary only). For
+    /// csv, npz and parquet it chooses the rows; the table shows its top 5 (all), 1 or none
+    #[arg(long, value_name = "WHICH", value_enum, default_value_t = Points::All)]
+    pub points: Points,
+
+    /// Write the output to this file instead of stdout (atomically: a temporary file in the same
+    /// folder, renamed on success)
     #[arg(long, value_name = "PATH")]
     pub out: Option<PathBuf>,
 
@@ -72,6 +79,8 @@ pub struct PlotArgs {
 
 /// Runs the sweep and writes the report; returns the exit code.
 pub fn run(args: &SweepArgs) -> Result<i32> {
+    // Every option is checked before any data are read or drawn.
+    let checked = check_options(args)?;
     let format = args.format;
     let backend = args.backend.backend()?;
     let job = args.job.build()?;
@@ -86,7 +95,7 @@ pub fn run(args: &SweepArgs) -> Result<i32> {
                 backend,
                 strategy,
             };
-            engine::run(&session, &sj, &mut |msg| eprintln!("klgrid: {msg}"))?
+            engine::run(&session, &sj, &mut |msg| output::note(msg))?
         }
         data => {
             let reader = data.reader()?.expect("streamed data have a reader");
@@ -108,16 +117,8 @@ pub fn run(args: &SweepArgs) -> Result<i32> {
             out?
         }
     };
-    let truth = match (&args.truth, &args.job.sample) {
-        (Some(t), _) => Some(
-            SampleSpec::parse(t)
-                .map_err(|e| Error::input(e.to_string().replacen("--sample", "--true", 1)))?,
-        ),
-        (None, Some(s)) => Some(SampleSpec::parse(s)?),
-        (None, None) => None,
-    };
     let opts = AnalysisOptions {
-        truth,
+        truth: checked.truth,
         refine: args.refine,
         units: args.units,
     };
@@ -134,45 +135,137 @@ pub fn run(args: &SweepArgs) -> Result<i32> {
         grid: &job.grid,
         outcome: &outcome,
         data_source: job.data_source.clone(),
+        origin: match (&job.data, &outcome.input) {
+            (JobData::Memory(_), _) => DataOrigin::Drawn,
+            (_, Some((info, _))) => DataOrigin::Read(info),
+            (_, None) => {
+                return Err(Error::Output(format!(
+                    "{}: the sweep did not say how it read the data",
+                    job.data_source
+                )))
+            }
+        },
         data_seconds: outcome.input.as_ref().map_or(job.data_seconds, |i| i.1),
         analysis: &an,
     };
-    if let Some(path) = &args.plot.plot {
-        draw_plot(args, &job.grid, job.family, &outcome, &an, path)?;
+    if let Some(plot) = checked.plot {
+        draw_plot(args, &job.grid, job.family, &outcome, &an, plot)?;
     }
-    write_output(args.out.as_deref(), |w| report::write(&rep, format, w))?;
+    let points = args.points;
+    checked
+        .out
+        .write(|w| report::write_points(&rep, format, points, w))?;
     if let Some(a) = &outcome.agreement {
         if !a.within_tolerance {
             let reference = outcome
                 .reference
                 .as_ref()
                 .map_or("reference", |r| r.backend.name());
-            eprintln!(
-                "klgrid: {} and {reference} disagree: max relative difference {:.3e} (tolerance {:.0e}), argmax {}, {} support mismatches",
+            output::note(&format!(
+                "{} and {reference} disagree: max relative difference {:.3e} (tolerance {:.0e}), argmax {}, {} support mismatches",
                 outcome.primary.backend,
                 a.max_rel_diff,
                 a.tolerance,
                 if a.argmax_agrees { "agrees" } else { "differs" },
                 a.support_mismatches
-            );
+            ));
             return Ok(exit::DISAGREE);
         }
     }
     Ok(0)
 }
 
-/// Draws `--plot`.
+/// The options checked up front, and the outputs prepared.
+struct Checked {
+    /// P, from `--true` or `--sample`.
+    truth: Option<SampleSpec>,
+    /// `--out` (or stdout), its temporary file created.
+    out: Target,
+    /// `--plot`: its target prepared, the size and pair parsed.
+    plot: Option<PlotTarget>,
+}
+
+/// `--plot`, checked.
+struct PlotTarget {
+    target: Target,
+    size: (u32, u32),
+    pair: Option<(usize, usize)>,
+}
+
+/// Checks every option that can be checked without the data, before any are read or drawn, so
+/// that a mistake costs no sweep: the family and grid, `--true`, `--out` (its folder writable:
+/// the temporary file is created in it now; stdout open, and not a terminal for a binary
+/// format), and `--plot` (extension, folder, `--plot-size`, `--plot-pair`, a free axis,
+/// `--plot-metric kl` without any way to know H(P)).
+fn check_options(args: &SweepArgs) -> Result<Checked> {
+    use klgrid::plot;
+    let family = klgrid::model::lookup(&args.job.family)?;
+    let specs = args
+        .job
+        .grid
+        .iter()
+        .map(|s| klgrid::model::grid::AxisSpec::parse(s))
+        .collect::<Result<Vec<_>>>()?;
+    let grid = klgrid::model::grid::Grid::new(family, specs)?;
+    let truth = match (&args.truth, &args.job.sample) {
+        (Some(t), _) => Some(
+            SampleSpec::parse(t)
+                .map_err(|e| Error::input(e.to_string().replacen("--sample", "--true", 1)))?,
+        ),
+        (None, Some(s)) => Some(SampleSpec::parse(s)?),
+        (None, None) => None,
+    };
+    let plot = match &args.plot.plot {
+        None => None,
+        Some(path) => {
+            plot::ImageFormat::from_path(path)?;
+            let size = plot::parse_size(&args.plot.plot_size)?;
+            let pair = args
+                .plot
+                .plot_pair
+                .as_deref()
+                .map(|s| plot::parse_pair(s, &grid))
+                .transpose()?;
+            if pair.is_none() && grid.axes().iter().all(|a| a.values.len() < 2) {
+                return Err(Error::input(
+                    "--plot: the grid has no axis with more than one value",
+                ));
+            }
+            if args.plot.plot_metric == MetricChoice::Kl
+                && truth.is_none()
+                && !family.integer_data()
+            {
+                return Err(Error::input(
+                    "--plot-metric kl needs H(P): the data are continuous and P is unknown (give --true SPEC)",
+                ));
+            }
+            let ext = path
+                .extension()
+                .map(|e| format!(".{}", e.to_string_lossy()))
+                .unwrap_or_default();
+            Some(PlotTarget {
+                target: Target::file(path, &ext, "--plot")?,
+                size,
+                pair,
+            })
+        }
+    };
+    let binary = args.format.is_binary().then(|| args.format.name());
+    let out = Target::out(args.out.as_deref(), binary)?;
+    Ok(Checked { truth, out, plot })
+}
+
+/// Draws `--plot` into its prepared target.
 fn draw_plot(
     args: &SweepArgs,
     grid: &klgrid::model::grid::Grid,
     family: &'static dyn klgrid::model::Family,
     outcome: &SweepOutcome,
     an: &analysis::Analysis,
-    path: &std::path::Path,
+    plot: PlotTarget,
 ) -> Result<()> {
     use klgrid::plot::{self, Metric, PlotInput};
     let p = &args.plot;
-    plot::ImageFormat::from_path(path)?;
     let metric = match p.plot_metric {
         MetricChoice::Loglik => Metric::Loglik,
         MetricChoice::CrossEntropy => Metric::CrossEntropy,
@@ -203,36 +296,12 @@ fn draw_plot(
         best: outcome.best,
         mle: an.mle.as_ref().map(|m| m.theta.as_slice()),
         title,
-        size: plot::parse_size(&p.plot_size)?,
-        pair: p
-            .plot_pair
-            .as_deref()
-            .map(|s| plot::parse_pair(s, grid))
-            .transpose()?,
+        size: plot.size,
+        pair: plot.pair,
     };
-    plot::render(&input, path)
-}
-
-/// Writes through `f` to `path`, or to stdout; a closed stdout pipe is not an error.
-pub fn write_output(
-    path: Option<&std::path::Path>,
-    f: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
-) -> Result<()> {
-    let res = match path {
-        Some(p) => {
-            let file = std::fs::File::create(p)
-                .map_err(|e| Error::Output(format!("{}: {e}", p.display())))?;
-            let mut w = std::io::BufWriter::new(file);
-            f(&mut w).and_then(|_| w.flush())
-        }
-        None => {
-            let stdout = std::io::stdout();
-            let mut w = std::io::BufWriter::new(stdout.lock());
-            f(&mut w).and_then(|_| w.flush())
-        }
+    let Some(path) = plot.target.path() else {
+        return Err(Error::Output("--plot needs a file".into()));
     };
-    match res {
-        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
-        r => r.map_err(|e| Error::Output(e.to_string())),
-    }
+    plot::render(&input, path)?;
+    plot.target.commit()
 }

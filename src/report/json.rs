@@ -1,7 +1,11 @@
-//! The JSON report (schema documented in README.md). Points are streamed, so grids of millions of
-//! points do not build a document tree in memory. Non-finite numbers are written as `null`.
+//! The JSON report (schema documented in README.md). The head (everything but `points`) is a
+//! small serde_json document; the points are streamed straight into bytes — keys in the order
+//! serde_json's map gives them, numbers formatted by the same crates serde_json uses — so grids
+//! of millions of points build no document tree and the output is byte for byte what
+//! serde_json would write. Non-finite numbers are written as `null`.
 
-use super::Report;
+use super::num::{push_int, push_json};
+use super::{DataOrigin, Points, Report};
 use crate::analysis::Analysis;
 use crate::engine::{Agreement, Evaluation};
 use crate::model::Family;
@@ -172,8 +176,8 @@ fn regions(a: &Analysis) -> Value {
         .collect::<Vec<_>>())
 }
 
-/// Writes the JSON document.
-pub fn write(r: &Report<'_>, w: &mut dyn Write) -> std::io::Result<()> {
+/// The head of the document: every field but `points`.
+fn head(r: &Report<'_>) -> Map<String, Value> {
     let fam = r.family;
     let out = r.outcome;
     let p = &out.primary.partials;
@@ -185,10 +189,13 @@ pub fn write(r: &Report<'_>, w: &mut dyn Write) -> std::io::Result<()> {
     );
     head.insert("n".into(), json!(p.n));
     head.insert("data".into(), json!(r.data_source));
-    let info = out.input.as_ref().map(|(i, _)| i);
+    let info = r.origin.info();
     head.insert(
         "data_format".into(),
-        json!(info.map_or("sample", |i| i.format.name())),
+        json!(match r.origin {
+            DataOrigin::Drawn => "sample",
+            DataOrigin::Read(i) => i.format.name(),
+        }),
     );
     head.insert(
         "data_compression".into(),
@@ -284,9 +291,28 @@ pub fn write(r: &Report<'_>, w: &mut dyn Write) -> std::io::Result<()> {
         timings["reference_eval_s"] = json!(re.eval_seconds);
     }
     head.insert("timings".into(), timings);
+    head
+}
 
+/// The JSON document without `points` (what `--points none` writes), as one string: the
+/// summary stored in NPZ and Parquet outputs.
+pub fn summary(r: &Report<'_>) -> String {
+    let mut out = Vec::new();
+    // Writing into a Vec cannot fail.
+    let _ = write(r, Points::None, &mut out);
+    String::from_utf8(out).unwrap_or_default()
+}
+
+/// Writes the JSON document, with the grid points `points` selects in `points` (left out with
+/// [`Points::None`]).
+pub fn write(r: &Report<'_>, points: Points, w: &mut dyn Write) -> std::io::Result<()> {
+    let head =
+        serde_json::to_string_pretty(&Value::Object(head(r))).map_err(std::io::Error::other)?;
+    if points == Points::None {
+        w.write_all(head.as_bytes())?;
+        return w.write_all(b"\n");
+    }
     // The head fields, then the streamed points array.
-    let head = serde_json::to_string_pretty(&Value::Object(head)).map_err(std::io::Error::other)?;
     let head = head
         .trim_end()
         .strip_suffix('}')
@@ -294,26 +320,270 @@ pub fn write(r: &Report<'_>, w: &mut dyn Write) -> std::io::Result<()> {
         .trim_end();
     w.write_all(head.as_bytes())?;
     w.write_all(b",\n  \"points\": [")?;
-    let mut theta = vec![0.0; r.grid.n_params()];
-    for i in 0..p.len() {
-        r.grid.theta_into(i, &mut theta);
-        let m = p.mean_loglik(i);
-        let mut point = json!({
-            "theta": theta_obj(fam, &theta),
-            "loglik": num(p.loglik(i)),
-            "mean_loglik": num(m),
-            "cross_entropy": num(units.of(-m)),
-            "outside_support": p.outside[i],
-        });
-        if let Some(k) = kl {
-            point["kl"] = num(units.of(k[i]));
+    let pw = PointWriter::new(r);
+    let p = &r.outcome.primary.partials;
+    let mut buf = Vec::with_capacity(FLUSH_AT + 4096);
+    let mut first = true;
+    for i in points.indices(p.len(), r.outcome.best) {
+        buf.extend_from_slice(if first { b"\n    " } else { b",\n    " });
+        first = false;
+        pw.point(i, &mut buf);
+        if buf.len() >= FLUSH_AT {
+            w.write_all(&buf)?;
+            buf.clear();
         }
-        if let Some(k) = kl_exact {
-            point["kl_exact"] = num(units.of(k[i]));
-        }
-        w.write_all(if i == 0 { b"\n    " } else { b",\n    " })?;
-        serde_json::to_writer(&mut *w, &point).map_err(std::io::Error::other)?;
     }
-    w.write_all(b"\n  ]\n}\n")?;
+    w.write_all(&buf)?;
+    w.write_all(if first { b"]\n}\n" } else { b"\n  ]\n}\n" })?;
     Ok(())
+}
+
+/// Bytes gathered before each write to the output.
+const FLUSH_AT: usize = 1 << 16;
+
+/// A field of a point object.
+#[derive(Clone, Copy)]
+enum Field {
+    Theta,
+    Loglik,
+    MeanLoglik,
+    CrossEntropy,
+    OutsideSupport,
+    Kl,
+    KlExact,
+}
+
+/// Writes point objects `{"cross_entropy":…,…,"theta":{…}}` as serde_json's compact writer
+/// would: fields in the order of serde_json's `Map` (sorted, unless serde_json is built with
+/// `preserve_order`; then the order below), θ values formatted once per axis value.
+struct PointWriter<'a> {
+    /// Fields in output order, each with its `"name":` prefix (`,` before all but the first).
+    fields: Vec<(Field, Vec<u8>)>,
+    /// θ's fields in output order: (`"name":` prefix, parameter index).
+    theta: Vec<(Vec<u8>, usize)>,
+    /// Per parameter, its axis values as JSON numbers.
+    axis_text: Vec<Vec<Vec<u8>>>,
+    partials: &'a crate::engine::partials::Partials,
+    units: crate::analysis::identity::Units,
+    kl: Option<&'a [f64]>,
+    kl_exact: Option<&'a [f64]>,
+    /// Per parameter: (stride, count) of its axis in grid order.
+    axes: Vec<(usize, usize)>,
+}
+
+impl<'a> PointWriter<'a> {
+    fn new(r: &'a Report<'a>) -> PointWriter<'a> {
+        let an = r.analysis;
+        let kl = an.kl.as_deref();
+        let kl_exact = an.kl_exact.as_deref();
+        // The order serde_json's map puts the keys in, read off a template object.
+        let mut template = Map::new();
+        let mut by_name = vec![
+            ("theta", Field::Theta),
+            ("loglik", Field::Loglik),
+            ("mean_loglik", Field::MeanLoglik),
+            ("cross_entropy", Field::CrossEntropy),
+            ("outside_support", Field::OutsideSupport),
+        ];
+        if kl.is_some() {
+            by_name.push(("kl", Field::Kl));
+        }
+        if kl_exact.is_some() {
+            by_name.push(("kl_exact", Field::KlExact));
+        }
+        for (name, _) in &by_name {
+            template.insert((*name).to_string(), Value::Null);
+        }
+        let key = |name: &str, comma: bool| {
+            let mut k = Vec::new();
+            if comma {
+                k.push(b',');
+            }
+            // serde_json's escaping of the name.
+            k.extend_from_slice(json!(name).to_string().as_bytes());
+            k.push(b':');
+            k
+        };
+        let fields = template
+            .keys()
+            .enumerate()
+            .filter_map(|(n, name)| {
+                by_name
+                    .iter()
+                    .find(|(b, _)| b == name)
+                    .map(|&(_, f)| (f, key(name, n > 0)))
+            })
+            .collect();
+        let params = r.family.params();
+        let mut theta_template = Map::new();
+        for p in params {
+            theta_template.insert(p.name.to_string(), Value::Null);
+        }
+        let theta = theta_template
+            .keys()
+            .enumerate()
+            .filter_map(|(n, name)| {
+                params
+                    .iter()
+                    .position(|p| p.name == name)
+                    .map(|j| (key(name, n > 0), j))
+            })
+            .collect();
+        let mut axes = vec![(1usize, 1usize); r.grid.n_params()];
+        let mut axis_text = vec![Vec::new(); r.grid.n_params()];
+        let mut stride = 1;
+        for a in r.grid.axes().iter().rev() {
+            axes[a.param] = (stride, a.values.len());
+            stride *= a.values.len();
+            axis_text[a.param] = a
+                .values
+                .iter()
+                .map(|&v| {
+                    let mut t = Vec::new();
+                    push_json(&mut t, v);
+                    t
+                })
+                .collect();
+        }
+        PointWriter {
+            fields,
+            theta,
+            axis_text,
+            partials: &r.outcome.primary.partials,
+            units: r.units(),
+            kl,
+            kl_exact,
+            axes,
+        }
+    }
+
+    /// Appends point `i`'s object.
+    fn point(&self, i: usize, out: &mut Vec<u8>) {
+        let p = self.partials;
+        let m = p.mean_loglik(i);
+        out.push(b'{');
+        for (field, key) in &self.fields {
+            out.extend_from_slice(key);
+            match field {
+                Field::Theta => {
+                    out.push(b'{');
+                    for (key, j) in &self.theta {
+                        out.extend_from_slice(key);
+                        let (stride, count) = self.axes[*j];
+                        out.extend_from_slice(&self.axis_text[*j][(i / stride) % count]);
+                    }
+                    out.push(b'}');
+                }
+                Field::Loglik => push_json(out, p.loglik(i)),
+                Field::MeanLoglik => push_json(out, m),
+                Field::CrossEntropy => push_json(out, self.units.of(-m)),
+                Field::OutsideSupport => push_int(out, p.outside[i]),
+                Field::Kl => push_json(out, self.kl.map_or(f64::NAN, |k| self.units.of(k[i]))),
+                Field::KlExact => {
+                    push_json(out, self.kl_exact.map_or(f64::NAN, |k| self.units.of(k[i])))
+                }
+            }
+        }
+        out.push(b'}');
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::fixture;
+
+    /// The point objects as serde_json wrote them before the points were streamed by hand.
+    fn reference_points(r: &Report<'_>) -> Vec<u8> {
+        let fam = r.family;
+        let p = &r.outcome.primary.partials;
+        let units = r.units();
+        let kl = r.analysis.kl.as_deref();
+        let kl_exact = r.analysis.kl_exact.as_deref();
+        let mut out = Vec::new();
+        let mut theta = vec![0.0; r.grid.n_params()];
+        for i in 0..p.len() {
+            r.grid.theta_into(i, &mut theta);
+            let m = p.mean_loglik(i);
+            let mut point = json!({
+                "theta": theta_obj(fam, &theta),
+                "loglik": num(p.loglik(i)),
+                "mean_loglik": num(m),
+                "cross_entropy": num(units.of(-m)),
+                "outside_support": p.outside[i],
+            });
+            if let Some(k) = kl {
+                point["kl"] = num(units.of(k[i]));
+            }
+            if let Some(k) = kl_exact {
+                point["kl_exact"] = num(units.of(k[i]));
+            }
+            out.extend_from_slice(if i == 0 { b"\n    " } else { b",\n    " });
+            serde_json::to_writer(&mut out, &point).unwrap();
+        }
+        out
+    }
+
+    #[test]
+    fn streamed_points_are_byte_identical_to_serde_json_objects() {
+        for case in fixture::cases() {
+            let r = case.report();
+            let mut doc = Vec::new();
+            write(&r, Points::All, &mut doc).unwrap();
+            let text = String::from_utf8(doc).unwrap();
+            let start = text.find("\"points\": [").unwrap() + "\"points\": [".len();
+            let end = text.rfind("\n  ]\n}\n").unwrap();
+            assert_eq!(
+                &text[start..end],
+                String::from_utf8(reference_points(&r)).unwrap(),
+                "{}",
+                r.family.name()
+            );
+            // And the document is the one serde_json parses, with every point.
+            let v: Value = serde_json::from_str(&text).unwrap();
+            assert_eq!(v["points"].as_array().unwrap().len(), r.grid.len());
+        }
+    }
+
+    #[test]
+    fn points_best_lists_the_best_point_and_none_leaves_the_list_out() {
+        let case = &fixture::cases()[0];
+        let r = case.report();
+        let mut all = Vec::new();
+        write(&r, Points::All, &mut all).unwrap();
+        let all: Value = serde_json::from_slice(&all).unwrap();
+        let mut best = Vec::new();
+        write(&r, Points::Best, &mut best).unwrap();
+        let best: Value = serde_json::from_slice(&best).unwrap();
+        let i = r.outcome.best.unwrap();
+        assert_eq!(best["points"], json!([all["points"][i].clone()]));
+        let none: Value = serde_json::from_str(&summary(&r)).unwrap();
+        assert!(none.get("points").is_none());
+        // Everything but the points is the same document.
+        let mut head = all.as_object().unwrap().clone();
+        head.remove("points");
+        assert_eq!(Value::Object(head), none);
+    }
+
+    #[test]
+    fn data_format_is_the_origin_the_caller_states_for_data_swept_in_memory() {
+        use crate::input::{Compression, Format, InputInfo};
+        let case = &fixture::cases()[0];
+        let mut r = case.report();
+        let head = |r: &Report<'_>| -> Value { serde_json::from_str(&summary(r)).unwrap() };
+        assert_eq!(head(&r)["data_format"], "sample");
+        assert!(head(&r)["data_compression"].is_null());
+        // Data read from a file into memory and swept with sweep::run (no streamed input info
+        // in the outcome): the report says what was read, not "sample".
+        let info = InputInfo {
+            name: "x.csv.gz".into(),
+            format: Format::Csv,
+            compression: Compression::Gzip,
+            detail: None,
+        };
+        r.origin = DataOrigin::Read(&info);
+        assert!(r.outcome.input.is_none());
+        assert_eq!(head(&r)["data_format"], "csv");
+        assert_eq!(head(&r)["data_compression"], "gzip");
+    }
 }

@@ -1,7 +1,7 @@
 //! The table report, for people: the best point, the MLE, the identity, timings, agreement and a
 //! short view of the grid.
 
-use super::{fmt_num, theta_text, Report};
+use super::{fmt_num, theta_text, Points, Report};
 use crate::analysis::identity::{EntropyMethod, EntropySource};
 use crate::analysis::Analysis;
 use std::io::Write;
@@ -9,17 +9,18 @@ use std::io::Write;
 /// Rows of the "top points" view.
 const TOP: usize = 5;
 
-/// Writes the table.
-pub fn write(r: &Report<'_>, w: &mut dyn Write) -> std::io::Result<()> {
+/// Writes the table; `points` chooses its view of the grid: the top 5 points (`all`), the best
+/// one (`best`), or none.
+pub fn write(r: &Report<'_>, points: Points, w: &mut dyn Write) -> std::io::Result<()> {
     let fam = r.family;
     let out = r.outcome;
     let p = &out.primary.partials;
     let ev = &out.primary;
     writeln!(w, "family      {} ({})", fam.name(), fam.support())?;
-    let format = out
-        .input
-        .as_ref()
-        .map(|(i, _)| format!("{}, ", i.describe()))
+    let format = r
+        .origin
+        .info()
+        .map(|i| format!("{}, ", i.describe()))
         .unwrap_or_default();
     let skipped = match out.skipped_nonfinite {
         0 => String::new(),
@@ -147,9 +148,13 @@ pub fn write(r: &Report<'_>, w: &mut dyn Write) -> std::io::Result<()> {
     writeln!(w)?;
 
     // Top points.
-    let mut order: Vec<usize> = (0..p.len()).filter(|&i| p.loglik(i).is_finite()).collect();
-    order.sort_by(|&a, &b| p.loglik(b).total_cmp(&p.loglik(a)).then(a.cmp(&b)));
-    let infinite = p.len() - order.len();
+    let top = match points {
+        Points::All => TOP,
+        Points::Best => 1,
+        Points::None => return Ok(()),
+    };
+    let order = top_points(p, top);
+    let infinite = (0..p.len()).filter(|&i| !p.loglik(i).is_finite()).count();
     writeln!(w)?;
     writeln!(
         w,
@@ -174,7 +179,7 @@ pub fn write(r: &Report<'_>, w: &mut dyn Write) -> std::io::Result<()> {
             String::new()
         }
     )?;
-    for &i in order.iter().take(TOP) {
+    for &i in &order {
         let m = p.mean_loglik(i);
         writeln!(
             w,
@@ -187,6 +192,19 @@ pub fn write(r: &Report<'_>, w: &mut dyn Write) -> std::io::Result<()> {
         )?;
     }
     Ok(())
+}
+
+/// The `k` grid points of largest finite log-likelihood, largest first (ties: smaller index
+/// first) — a partial selection, O(points), not a sort of the whole grid.
+fn top_points(p: &crate::engine::partials::Partials, k: usize) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..p.len()).filter(|&i| p.loglik(i).is_finite()).collect();
+    let cmp = |a: &usize, b: &usize| p.loglik(*b).total_cmp(&p.loglik(*a)).then(a.cmp(b));
+    if order.len() > k {
+        order.select_nth_unstable_by(k - 1, cmp);
+        order.truncate(k);
+    }
+    order.sort_by(cmp);
+    order
 }
 
 /// The entropy, identity, MLE, refinement, interval and region lines.
@@ -275,7 +293,12 @@ fn analysis_lines(r: &Report<'_>, a: &Analysis, w: &mut dyn Write) -> std::io::R
             "MLE         {} ({})   mean loglik {}",
             theta_text(fam, &m.theta),
             m.method.name().replace('_', " "),
-            fmt_num(m.mean_loglik)
+            if m.mean_loglik.is_nan() {
+                // The streamed MLE: no second pass over the data for its likelihood.
+                "not computed".to_string()
+            } else {
+                fmt_num(m.mean_loglik)
+            }
         )?,
         None => match &a.mle_note {
             Some(note) => writeln!(w, "MLE         {note}")?,
@@ -346,4 +369,61 @@ fn analysis_lines(r: &Report<'_>, a: &Analysis, w: &mut dyn Write) -> std::io::R
         )?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::partials::Partials;
+
+    /// The MLE from a streamed summary has no likelihood (no second pass over the data): the
+    /// table says so instead of printing NaN.
+    #[test]
+    fn streamed_mle_without_samples_says_not_computed() {
+        let mut swept = crate::report::fixture::sweep(
+            "normal",
+            "normal(mu=1.5, sigma=2)",
+            500,
+            &["mu=0:3:7", "sigma=1:3:5"],
+            crate::analysis::identity::Units::Nats,
+        );
+        if let Some(m) = &mut swept.analysis.mle {
+            m.mean_loglik = f64::NAN;
+        }
+        let mut out = Vec::new();
+        write(&swept.report(), Points::All, &mut out).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        let mle = text.lines().find(|l| l.starts_with("MLE")).unwrap();
+        assert!(mle.contains("mean loglik not computed"), "{mle}");
+        assert!(!text.contains("NaN"), "{text}");
+    }
+
+    #[test]
+    fn top_points_equal_the_head_of_the_full_sort_with_ties_and_minus_infinity() {
+        let mut x: u64 = 12345;
+        let sum: Vec<f64> = (0..5000)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                // Few distinct values, so that ties are common.
+                -((x % 50) as f64)
+            })
+            .collect();
+        let outside = (0..5000).map(|i| u64::from(i % 7 == 0)).collect();
+        let p = Partials {
+            sum,
+            outside,
+            n: 10,
+        };
+        let mut full: Vec<usize> = (0..p.len()).filter(|&i| p.loglik(i).is_finite()).collect();
+        full.sort_by(|&a, &b| p.loglik(b).total_cmp(&p.loglik(a)).then(a.cmp(&b)));
+        for k in [1, 5, 100, 5000] {
+            assert_eq!(
+                top_points(&p, k),
+                full[..k.min(full.len())].to_vec(),
+                "k = {k}"
+            );
+        }
+    }
 }
