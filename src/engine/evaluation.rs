@@ -25,6 +25,9 @@ pub struct Evaluation {
     pub adapter: Option<AdapterSummary>,
     pub shape: Option<KernelShape>,
     pub partials: Partials,
+    /// The exact accumulation `partials` was rounded from, for merging this evaluation with
+    /// others of other samples (shards, ranks, devices) without a second rounding.
+    pub exact: PartialSums,
     /// Kernel compilation (GPU), seconds; 0 when the session had compiled it already.
     pub compile_seconds: f64,
     /// Device time of the kernels (gpu, where the adapter has timestamp queries).
@@ -103,6 +106,7 @@ impl Tally {
             adapter: self.adapter,
             shape: self.shape,
             partials: self.sums.value(),
+            exact: self.sums,
             compile_seconds: self.compile_seconds,
             device_seconds: self.device_seconds,
             eval_seconds: self.eval_seconds,

@@ -134,6 +134,45 @@ pub fn open_paths(
         .collect()
 }
 
+/// How a run departs from a plain sweep of a whole data set on one session: what data shards
+/// ([`crate::engine::shard`]) and several devices ([`crate::engine::multi`]) need. The default
+/// is a plain run.
+#[derive(Default)]
+pub struct Hooks<'h> {
+    /// The centring of the whole data set, fixed beforehand (a data shard: from the first chunk
+    /// of the whole data set), instead of the centring of the first chunk evaluated.
+    pub centre: Option<Centre>,
+    /// Opens the evaluators instead of [`open_paths`] on the session (several devices).
+    #[allow(clippy::type_complexity)]
+    pub open: Option<
+        Box<dyn FnOnce(&mut Vec<String>) -> Result<Vec<Box<dyn ChunkEvaluator>>> + 'h>,
+    >,
+    /// Called with every chunk, in order, as it is evaluated, with its summary when the data
+    /// were streamed.
+    #[allow(clippy::type_complexity)]
+    pub on_chunk: Option<Box<dyn FnMut(&[f64], Option<&Moments>) + 'h>>,
+    /// Streamed data: do not keep the samples for the analysis (a shard's report is written by
+    /// `klgrid merge`, which never has them).
+    pub discard: bool,
+}
+
+impl Hooks<'_> {
+    fn open(
+        &mut self,
+        session: &Session,
+        family: &'static dyn Family,
+        grid: &Grid,
+        backend: Backend,
+        strategy: Strategy,
+        notes: &mut Vec<String>,
+    ) -> Result<Vec<Box<dyn ChunkEvaluator>>> {
+        match self.open.take() {
+            Some(f) => f(notes),
+            None => open_paths(session, family, grid, backend, strategy, notes),
+        }
+    }
+}
+
 /// One chunk of samples, and whether it is the last one.
 struct Chunk {
     data: Vec<f64>,
@@ -143,20 +182,24 @@ struct Chunk {
 }
 
 /// Drives the chunks `next` yields through every evaluator: fixes the centring from the first
-/// chunk, then evaluates chunk after chunk, in order. With `keep`, keeps the samples while they
-/// number at most [`KEEP_SAMPLES`]; merges the chunks' summaries. `Ok(None)` when there are no
-/// samples at all.
+/// chunk (or takes the one of `hooks`), then evaluates chunk after chunk, in order. With `keep`,
+/// keeps the samples while they number at most [`KEEP_SAMPLES`]; merges the chunks' summaries.
+/// `Ok(None)` when there are no samples at all.
 fn drive<'c>(
     family: &dyn Family,
     runs: &mut [Box<dyn ChunkEvaluator>],
     mut next: impl FnMut() -> Result<Option<ChunkRef<'c>>>,
     keep: bool,
     observer: &dyn Observer,
+    hooks: &mut Hooks<'_>,
 ) -> Result<Option<Driven>> {
     let Some(first) = next()? else {
         return Ok(None);
     };
-    let centre = Centre::of(family, first.data());
+    let centre = match hooks.centre.take() {
+        Some(c) => c,
+        None => Centre::of(family, first.data()),
+    };
     for r in runs.iter_mut() {
         r.start(&centre)?;
     }
@@ -177,6 +220,9 @@ fn drive<'c>(
             } else {
                 kept = None;
             }
+        }
+        if let Some(f) = &mut hooks.on_chunk {
+            f(xs, current.moments().as_ref());
         }
         if let Some(m) = current.moments() {
             moments.get_or_insert_with(Moments::default).merge(&m);
@@ -276,11 +322,21 @@ pub fn run(
     job: &SweepJob<'_>,
     note: &mut dyn FnMut(&str),
 ) -> Result<SweepOutcome> {
+    run_with(session, job, Hooks::default(), note)
+}
+
+/// [`run`] with [`Hooks`]: shards and several devices.
+pub fn run_with(
+    session: &Session,
+    job: &SweepJob<'_>,
+    mut hooks: Hooks<'_>,
+    note: &mut dyn FnMut(&str),
+) -> Result<SweepOutcome> {
     if job.data.is_empty() {
         return Err(Error::input("the data set is empty"));
     }
     let mut notes = Vec::new();
-    let mut runs = open_paths(
+    let mut runs = hooks.open(
         session,
         job.family,
         &job.grid,
@@ -295,6 +351,7 @@ pub fn run(
         || Ok(chunks.next().map(|c| ChunkRef::Borrowed(c, false))),
         false,
         &Silent,
+        &mut hooks,
     )?
     .ok_or_else(|| Error::input("the data set is empty"))?;
     notes.iter().for_each(|n| note(n));
@@ -318,6 +375,7 @@ pub fn evaluate(
         || Ok(chunks.next().map(|c| ChunkRef::Borrowed(c, false))),
         false,
         &Silent,
+        &mut Hooks::default(),
     )?;
     runs.pop().expect("one evaluator").finish()
 }
@@ -416,19 +474,43 @@ pub fn run_stream(
     run_stream_chunked(session, job, reader, CHUNK, note, observer)
 }
 
+/// [`run_stream`] with [`Hooks`]: shards and several devices.
+pub fn run_stream_with(
+    session: &Session,
+    job: &StreamJob,
+    reader: Box<dyn SampleReader>,
+    hooks: Hooks<'_>,
+    note: &mut dyn FnMut(&str),
+    observer: &dyn Observer,
+) -> Result<SweepOutcome> {
+    stream(session, job, reader, CHUNK, hooks, note, observer)
+}
+
 /// [`run_stream`] with another chunk size (tests).
 #[doc(hidden)]
 pub fn run_stream_chunked(
     session: &Session,
     job: &StreamJob,
+    reader: Box<dyn SampleReader>,
+    chunk: usize,
+    note: &mut dyn FnMut(&str),
+    observer: &dyn Observer,
+) -> Result<SweepOutcome> {
+    stream(session, job, reader, chunk, Hooks::default(), note, observer)
+}
+
+fn stream(
+    session: &Session,
+    job: &StreamJob,
     mut reader: Box<dyn SampleReader>,
     chunk: usize,
+    mut hooks: Hooks<'_>,
     note: &mut dyn FnMut(&str),
     observer: &dyn Observer,
 ) -> Result<SweepOutcome> {
     let chunk = chunk.max(1);
     let mut notes = Vec::new();
-    let mut runs = open_paths(
+    let mut runs = hooks.open(
         session,
         job.family,
         &job.grid,
@@ -478,7 +560,8 @@ pub fn run_stream_chunked(
             Ok(Err(e)) => Err(e),
             Err(_) => Ok(None),
         };
-        let driven = drive(job.family, &mut runs, next, true, observer);
+        let keep = !hooks.discard;
+        let driven = drive(job.family, &mut runs, next, keep, observer, &mut hooks);
         let (reader, busy) = reading
             .join()
             .unwrap_or_else(|p| std::panic::resume_unwind(p));

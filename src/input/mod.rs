@@ -16,6 +16,7 @@
 pub(crate) mod check;
 mod delimited;
 mod npy;
+pub mod range;
 mod raw;
 mod source;
 mod text;
