@@ -43,6 +43,7 @@ fn main() {
     let result = match &cli.command {
         Command::Sweep(a) => cli::sweep::run(a),
         Command::Demo(a) => cli::demo::run(a),
+        Command::Merge(a) => cli::merge::run(a),
         Command::Bench(a) => cli::bench::run(a),
         Command::Adapters => Ok(cli::adapters::run()),
         Command::Families(a) => Ok(cli::families::run(a)),

@@ -47,6 +47,10 @@ pub struct SweepArgs {
 
     #[command(flatten)]
     pub plot: PlotArgs,
+
+    /// Shards, partial files, MPI ranks, several devices (`src/cli/scale.rs`).
+    #[command(flatten)]
+    pub scale: super::scale::ScaleArgs,
 }
 
 /// Options of `--plot`.
@@ -73,6 +77,9 @@ pub struct PlotArgs {
 
 /// Runs the sweep and writes the report; returns the exit code.
 pub fn run(args: &SweepArgs) -> Result<i32> {
+    if let Some(code) = super::scale::intercept(args)? {
+        return Ok(code);
+    }
     let format = args.format;
     let backend = args.backend.backend()?;
     let job = args.job.build()?;

@@ -18,6 +18,7 @@ pub mod cpu_ref;
 pub mod direct;
 pub mod evaluation;
 pub mod gpu;
+pub mod merge;
 #[cfg(feature = "mpi")]
 pub mod mpi;
 pub mod multi;

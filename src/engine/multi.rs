@@ -165,7 +165,8 @@ pub fn open(
             .enumerate()
             .map(|(k, s)| format!(
                 "[{k}] {}",
-                s.gpu().map_or_else(|_| "cpu".to_string(), |c| c.summary.label())
+                s.gpu()
+                    .map_or_else(|_| "cpu".to_string(), |c| c.summary.label())
             ))
             .collect::<Vec<_>>()
             .join(", ")

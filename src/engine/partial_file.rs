@@ -104,7 +104,12 @@ impl GridRecord {
                 let v: Vec<f64> = a.values.iter().map(|&b| f64::from_bits(b)).collect();
                 let lo = v.iter().copied().fold(f64::INFINITY, f64::min);
                 let hi = v.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-                format!("{} = {} {} value(s) in [{lo}, {hi}]", a.name, v.len(), a.spacing)
+                format!(
+                    "{} = {} {} value(s) in [{lo}, {hi}]",
+                    a.name,
+                    v.len(),
+                    a.spacing
+                )
             })
             .collect::<Vec<_>>()
             .join(", ")
@@ -263,6 +268,21 @@ impl CentreRecord {
     }
 }
 
+/// The device of the gpu path (as `klgrid adapters` names it).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AdapterRecord {
+    pub name: String,
+    pub backend: String,
+    pub device_type: String,
+}
+
+impl AdapterRecord {
+    /// `name (backend, device type)`, as in the report.
+    pub fn label(&self) -> String {
+        format!("{} ({}, {})", self.name, self.backend, self.device_type)
+    }
+}
+
 /// Seconds a shard spent.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
 pub struct TimingsRecord {
@@ -297,7 +317,7 @@ pub struct PartialHeader {
     pub strategy: String,
     /// The devices (adapter labels) and kernel shape (points per invocation, workgroup size,
     /// chunk length) of the gpu path.
-    pub adapter: Option<String>,
+    pub adapter: Option<AdapterRecord>,
     pub kernel: Option<[u32; 3]>,
     /// The centring of the whole data set.
     pub centre: CentreRecord,
@@ -328,7 +348,9 @@ impl PartialHeader {
         match self.strategy.as_str() {
             "direct" => Ok(Strategy::Direct),
             "suffstats" => Ok(Strategy::SuffStats),
-            s => Err(Error::input(format!("unknown strategy '{s}' in a partial file"))),
+            s => Err(Error::input(format!(
+                "unknown strategy '{s}' in a partial file"
+            ))),
         }
     }
 
@@ -368,7 +390,11 @@ impl<W: Write> Write for Crc<W> {
 
 /// Writes a partial file's bytes: the header, then the body of `sums` (one entry per point of
 /// the shard's grid range).
-pub fn encode(header: &PartialHeader, sums: &PartialSums, w: &mut dyn Write) -> std::io::Result<()> {
+pub fn encode(
+    header: &PartialHeader,
+    sums: &PartialSums,
+    w: &mut dyn Write,
+) -> std::io::Result<()> {
     assert_eq!(
         sums.len() as u64,
         header.body_points(),
@@ -412,12 +438,17 @@ pub fn encode(header: &PartialHeader, sums: &PartialSums, w: &mut dyn Write) -> 
 pub fn write(path: &Path, header: &PartialHeader, sums: &PartialSums) -> Result<()> {
     let out = |e: std::io::Error| Error::Output(format!("{}: {e}", path.display()));
     let dir = path.parent().filter(|p| !p.as_os_str().is_empty());
-    let file_name = path
-        .file_name()
-        .ok_or_else(|| Error::input(format!("--partials-out '{}': not a file name", path.display())))?;
-    let tmp = dir
-        .unwrap_or_else(|| Path::new("."))
-        .join(format!(".{}.{}.tmp", file_name.to_string_lossy(), std::process::id()));
+    let file_name = path.file_name().ok_or_else(|| {
+        Error::input(format!(
+            "--partials-out '{}': not a file name",
+            path.display()
+        ))
+    })?;
+    let tmp = dir.unwrap_or_else(|| Path::new(".")).join(format!(
+        ".{}.{}.tmp",
+        file_name.to_string_lossy(),
+        std::process::id()
+    ));
     let res = (|| {
         let mut f = std::fs::File::create(&tmp)?;
         encode(header, sums, &mut f)?;
@@ -577,8 +608,9 @@ impl<R: Read> PartialReader<R> {
                         read_exact_or(&mut self.r, &mut b8, &name, "body")?;
                         *w = u64::from_le_bytes(b8);
                     }
-                    let s = ExactSum::from_words(&words[..l], [words[l], words[l + 1], words[l + 2]])
-                        .ok_or_else(|| corrupt(&name, "bad exact sum"))?;
+                    let s =
+                        ExactSum::from_words(&words[..l], [words[l], words[l + 1], words[l + 2]])
+                            .ok_or_else(|| corrupt(&name, "bad exact sum"))?;
                     read_exact_or(&mut self.r, &mut b8, &name, "body")?;
                     acc.merge_point(i, &s, u64::from_le_bytes(b8));
                 }
@@ -628,11 +660,7 @@ pub fn same_sweep(na: &str, a: &PartialHeader, nb: &str, b: &PartialHeader) -> R
         return differ("grid", a.grid.describe(), b.grid.describe());
     }
     if a.data.identity() != b.data.identity() {
-        return differ(
-            "data",
-            format!("{:?}", a.data),
-            format!("{:?}", b.data),
-        );
+        return differ("data", format!("{:?}", a.data), format!("{:?}", b.data));
     }
     if a.chunk != b.chunk {
         return differ("chunk size", a.chunk.to_string(), b.chunk.to_string());
@@ -665,9 +693,9 @@ pub fn same_sweep(na: &str, a: &PartialHeader, nb: &str, b: &PartialHeader) -> R
     if a.adapter != b.adapter || a.kernel != b.kernel {
         notes.push(format!(
             "{nb} ran on {} (kernel {:?}), {na} on {} (kernel {:?}): each grid point is exact for its device, but the result is one process's only on one kind of device",
-            b.adapter.as_deref().unwrap_or("no device"),
+            b.adapter.as_ref().map_or("no device".into(), |a| a.label()),
             b.kernel,
-            a.adapter.as_deref().unwrap_or("no device"),
+            a.adapter.as_ref().map_or("no device".into(), |a| a.label()),
             a.kernel
         ));
     }

@@ -144,9 +144,8 @@ pub struct Hooks<'h> {
     pub centre: Option<Centre>,
     /// Opens the evaluators instead of [`open_paths`] on the session (several devices).
     #[allow(clippy::type_complexity)]
-    pub open: Option<
-        Box<dyn FnOnce(&mut Vec<String>) -> Result<Vec<Box<dyn ChunkEvaluator>>> + 'h>,
-    >,
+    pub open:
+        Option<Box<dyn FnOnce(&mut Vec<String>) -> Result<Vec<Box<dyn ChunkEvaluator>>> + 'h>>,
     /// Called with every chunk, in order, as it is evaluated, with its summary when the data
     /// were streamed.
     #[allow(clippy::type_complexity)]
@@ -496,7 +495,15 @@ pub fn run_stream_chunked(
     note: &mut dyn FnMut(&str),
     observer: &dyn Observer,
 ) -> Result<SweepOutcome> {
-    stream(session, job, reader, chunk, Hooks::default(), note, observer)
+    stream(
+        session,
+        job,
+        reader,
+        chunk,
+        Hooks::default(),
+        note,
+        observer,
+    )
 }
 
 fn stream(

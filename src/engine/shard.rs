@@ -18,8 +18,8 @@ use crate::engine::config::{Backend, EvalPath, Strategy};
 use crate::engine::gpu::KernelShape;
 use crate::engine::multi::{self, DeviceSplit};
 use crate::engine::partial_file::{
-    CentreRecord, DataRecord, DataShardRecord, GridRecord, MomentsRecord, PartRecord,
-    PartialHeader, TimingsRecord, FORMAT_VERSION, MAX_VALUE_COUNTS,
+    AdapterRecord, CentreRecord, DataRecord, DataShardRecord, GridRecord, MomentsRecord,
+    PartRecord, PartialHeader, TimingsRecord, FORMAT_VERSION, MAX_VALUE_COUNTS,
 };
 use crate::engine::partials::PartialSums;
 use crate::engine::pipeline::{self, Hooks, Observer, StreamJob, SweepJob, SweepOutcome};
@@ -253,8 +253,7 @@ pub fn run(
                 xs
             }
             (ShardData::Sample { spec, n, seed }, _) => {
-                let xs =
-                    spec.draw_range(*n as usize, *seed, 0, (CHUNK as u64).min(*n) as usize)?;
+                let xs = spec.draw_range(*n as usize, *seed, 0, (CHUNK as u64).min(*n) as usize)?;
                 check_integers(family, spec, &xs, 0)?;
                 xs
             }
@@ -298,7 +297,14 @@ pub fn run(
                 };
                 pipeline::run_stream_with(&session, &sj, reader, hooks, &mut n, observer)?
             }
-            (ShardData::Sample { spec, n: total, seed }, _) => {
+            (
+                ShardData::Sample {
+                    spec,
+                    n: total,
+                    seed,
+                },
+                _,
+            ) => {
                 let xs = spec.draw_range(*total as usize, *seed, s0 as usize, s1 as usize)?;
                 check_integers(family, spec, &xs, s0)?;
                 let sj = SweepJob {
@@ -345,7 +351,11 @@ pub fn run(
                 e.exact,
                 e.backend,
                 e.strategy,
-                e.adapter.map(|a| a.label()),
+                e.adapter.map(|a| AdapterRecord {
+                    name: a.name,
+                    backend: a.backend,
+                    device_type: a.device_type,
+                }),
                 e.shape.map(|s| {
                     [
                         s.points_per_invocation() as u32,

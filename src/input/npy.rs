@@ -336,7 +336,13 @@ impl NpyReader {
     /// Restricts the reader to values `start..end` (a data shard), reading them from `r`, which
     /// starts at byte [`NpyReader::byte_of`]`(start)` of the file; errors keep naming elements
     /// by their index in the whole array.
-    pub(crate) fn restrict(&mut self, r: Box<dyn Read + Send>, tracker: Tracker, start: u64, end: u64) {
+    pub(crate) fn restrict(
+        &mut self,
+        r: Box<dyn Read + Send>,
+        tracker: Tracker,
+        start: u64,
+        end: u64,
+    ) {
         self.r = r;
         self.tracker = tracker;
         self.index = start;

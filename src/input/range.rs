@@ -351,7 +351,9 @@ fn first_row_is_header(spec: &InputSpec, delimiter: Option<u8>, name: &str) -> R
                 let s = String::from_utf8_lossy(&text);
                 let content = s.split('#').next().unwrap_or("").trim();
                 if !content.is_empty() {
-                    return Ok(content.split_whitespace().any(|f| f.parse::<f64>().is_err()));
+                    return Ok(content
+                        .split_whitespace()
+                        .any(|f| f.parse::<f64>().is_err()));
                 }
             }
         }
@@ -518,7 +520,10 @@ fn scan_delimited(
     let mut scan = Scan {
         total: 0,
         starts: Vec::new(),
-        end: LinePos { byte: len, lines: 0 },
+        end: LinePos {
+            byte: len,
+            lines: 0,
+        },
     };
     let header = first_row_is_header(spec, Some(delimiter), name)?;
     let mut first = true;

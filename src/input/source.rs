@@ -136,7 +136,12 @@ pub(crate) fn open(source: &Source, compression: Compression, sniff: bool) -> Re
 
 /// Bytes `offset..offset + len` of an uncompressed file, counted for progress (a data shard's
 /// part of the file; [`super::range`]).
-pub(crate) fn open_file_range(path: &std::path::Path, name: &str, offset: u64, len: u64) -> Result<Opened> {
+pub(crate) fn open_file_range(
+    path: &std::path::Path,
+    name: &str,
+    offset: u64,
+    len: u64,
+) -> Result<Opened> {
     use std::io::{Seek, SeekFrom};
     let io_err = |source| Error::Io {
         path: name.to_string(),
