@@ -631,3 +631,166 @@ impl SampleReader for Skipping {
         self.inner.info()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::input::Column;
+
+    fn spec(path: &Path, column: Option<&str>, skip: bool, integers: bool) -> InputSpec {
+        InputSpec {
+            source: Source::File(path.to_path_buf()),
+            format: None,
+            column: column.map(Column::parse),
+            integers,
+            skip_nonfinite: skip,
+        }
+    }
+
+    fn read_all(mut r: Box<dyn SampleReader>) -> Result<(Vec<f64>, u64)> {
+        let mut xs = Vec::new();
+        while r.read(&mut xs, 5)? > 0 {}
+        Ok((xs, r.skipped_nonfinite()))
+    }
+
+    /// Every split of the plan into chunk ranges reads, range after range, exactly what the
+    /// reader of the whole file reads, and the dropped values add up.
+    fn ranges_tile_the_whole(s: &InputSpec, chunk: usize, method: &str) {
+        let (whole, skipped) = read_all(crate::input::open(s).unwrap()).unwrap();
+        let plan = DataPlan::of(s, chunk).unwrap();
+        assert_eq!(plan.method(), method);
+        assert_eq!(plan.total, whole.len() as u64);
+        let c = plan.chunks();
+        for k in 1..=4u64 {
+            let mut xs = Vec::new();
+            let mut sk = 0;
+            for i in 0..k {
+                let (a, b) = (i * c / k, (i + 1) * c / k);
+                let (part, s) = read_all(plan.open_range(a, b).unwrap()).unwrap();
+                assert_eq!(
+                    part.len() as u64,
+                    (b * chunk as u64).min(plan.total) - (a * chunk as u64).min(plan.total)
+                );
+                xs.extend(part);
+                sk += s;
+            }
+            assert_eq!(xs, whole, "{method}, {k} ranges");
+            assert_eq!(sk, skipped, "{method}, {k} ranges: dropped values");
+        }
+    }
+
+    fn temp(name: &str, bytes: &[u8]) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("klgrid-range-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let p = dir.join(name);
+        std::fs::write(&p, bytes).unwrap();
+        p
+    }
+
+    #[test]
+    fn text_ranges_found_by_scanning_match_the_whole_read() {
+        let mut t = String::from("# a comment\n\n  count # header\n");
+        for i in 0..997 {
+            match i % 11 {
+                0 => t.push_str("\n# note\n"),
+                3 => t.push_str(&format!("  {}  # trailing\r\n", i)),
+                7 => t.push_str("nan\n"),
+                _ => t.push_str(&format!("{i}\n")),
+            }
+        }
+        t.push_str("5"); // no final newline
+        let p = temp("a.txt", t.as_bytes());
+        ranges_tile_the_whole(&spec(&p, None, true, false), 37, "scan");
+        let p = temp("b.txt", t.replace("nan\n", "").as_bytes());
+        ranges_tile_the_whole(&spec(&p, None, false, true), 64, "scan");
+        // Two columns, no header, the second picked.
+        let cols: String = (0..500).map(|i| format!("{i} {}\n", i * 2)).collect();
+        let p = temp("c.txt", cols.as_bytes());
+        ranges_tile_the_whole(&spec(&p, Some("1"), false, false), 50, "scan");
+    }
+
+    #[test]
+    fn csv_ranges_found_by_scanning_match_the_whole_read() {
+        let mut t = String::from("# c\nid,\"the value\",note\n");
+        for i in 0..803 {
+            let v = match i % 13 {
+                5 => String::new(),
+                9 => "inf".to_string(),
+                _ => format!("{}.5", i),
+            };
+            let note = if i % 17 == 0 { "\"a, \nb\"" } else { "x" };
+            t.push_str(&format!("{i},{v},{note}\n"));
+            if i % 29 == 0 {
+                t.push_str("\n# mid comment\n");
+            }
+        }
+        let p = temp("a.csv", t.as_bytes());
+        ranges_tile_the_whole(&spec(&p, Some("the value"), true, false), 41, "scan");
+        let tsv: String = (0..300)
+            .map(|i| format!("{i}\t{}\n", i as f64 / 3.0))
+            .collect();
+        let p = temp("a.tsv", tsv.as_bytes());
+        ranges_tile_the_whole(&spec(&p, Some("1"), false, false), 64, "scan");
+    }
+
+    #[test]
+    fn binary_ranges_seek_and_compressed_or_skipping_ones_read_through() {
+        let vals: Vec<f64> = (0..1000).map(|i| (i as f64).sin()).collect();
+        let raw: Vec<u8> = vals.iter().flat_map(|v| v.to_le_bytes()).collect();
+        let p = temp("a.f64", &raw);
+        ranges_tile_the_whole(&spec(&p, None, false, false), 64, "seek");
+        let mut with_nan = vals.clone();
+        with_nan[100] = f64::NAN;
+        with_nan[999] = f64::INFINITY;
+        let raw: Vec<u8> = with_nan.iter().flat_map(|v| v.to_le_bytes()).collect();
+        let p = temp("b.f64", &raw);
+        ranges_tile_the_whole(&spec(&p, None, true, false), 64, "sequential");
+        // A 2-D C-order NPY column and a Fortran-order one.
+        let data: Vec<u8> = (0..600).flat_map(|i| (i as f32).to_le_bytes()).collect();
+        let c = crate::input::npy::tests::npy("<f4", false, "(200, 3)", &data);
+        let p = temp("c.npy", &c);
+        ranges_tile_the_whole(&spec(&p, Some("2"), false, false), 16, "seek");
+        let f = crate::input::npy::tests::npy("<f4", true, "(200, 3)", &data);
+        let p = temp("f.npy", &f);
+        ranges_tile_the_whole(&spec(&p, Some("1"), false, false), 16, "seek");
+        // gzip: read through from the start.
+        let text: String = (0..700).map(|i| format!("{i}\n")).collect();
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        std::io::Write::write_all(&mut gz, text.as_bytes()).unwrap();
+        let p = temp("a.txt.gz", &gz.finish().unwrap());
+        ranges_tile_the_whole(&spec(&p, None, false, false), 64, "sequential");
+    }
+
+    #[test]
+    fn errors_in_a_range_name_the_file_line_and_element() {
+        let mut t = String::from("v\n");
+        for i in 0..200 {
+            t.push_str(if i == 150 { "oops\n" } else { "1\n" });
+        }
+        let p = temp("bad.txt", t.as_bytes());
+        let plan = DataPlan::of(&spec(&p, None, false, false), 64).unwrap();
+        let e = read_all(plan.open_range(2, 3)).unwrap_err().to_string();
+        assert!(e.contains("bad.txt:152: 'oops' is not a number"), "{e}");
+        let mut vals = vec![1.0f32; 300];
+        vals[250] = f32::NAN;
+        let raw: Vec<u8> = vals.iter().flat_map(|v| v.to_le_bytes()).collect();
+        let p = temp("bad.f32", &raw);
+        let plan = DataPlan::of(&spec(&p, None, false, false), 64).unwrap();
+        let e = read_all(plan.open_range(3, 5)).unwrap_err().to_string();
+        assert!(e.contains("element 250"), "{e}");
+        let csv = format!(
+            "a,b\n{}",
+            (0..100)
+                .map(|i| if i == 80 {
+                    "1,\n".to_string()
+                } else {
+                    format!("{i},{i}\n")
+                })
+                .collect::<String>()
+        );
+        let p = temp("bad.csv", csv.as_bytes());
+        let plan = DataPlan::of(&spec(&p, Some("b"), false, false), 32).unwrap();
+        let e = read_all(plan.open_range(2, 4)).unwrap_err().to_string();
+        assert!(e.contains("bad.csv:82: missing value"), "{e}");
+    }
+}
