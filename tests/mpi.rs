@@ -11,14 +11,14 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-const N: usize = 9_000_000;
+const N: usize = 2 * (1 << 22) + 300_000;
 
 fn bin() -> &'static str {
     env!("CARGO_BIN_EXE_klgrid")
 }
 
 fn dir() -> PathBuf {
-    let d = std::env::temp_dir().join(format!("klgrid-mpi-{}", std::process::id()));
+    let d = Path::new(env!("CARGO_TARGET_TMPDIR")).join("mpi");
     std::fs::create_dir_all(&d).unwrap();
     d
 }

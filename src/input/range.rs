@@ -769,14 +769,18 @@ mod tests {
         }
         let p = temp("bad.txt", t.as_bytes());
         let plan = DataPlan::of(&spec(&p, None, false, false), 64).unwrap();
-        let e = read_all(plan.open_range(2, 3)).unwrap_err().to_string();
+        let e = read_all(plan.open_range(2, 3).unwrap())
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("bad.txt:152: 'oops' is not a number"), "{e}");
         let mut vals = vec![1.0f32; 300];
         vals[250] = f32::NAN;
         let raw: Vec<u8> = vals.iter().flat_map(|v| v.to_le_bytes()).collect();
         let p = temp("bad.f32", &raw);
         let plan = DataPlan::of(&spec(&p, None, false, false), 64).unwrap();
-        let e = read_all(plan.open_range(3, 5)).unwrap_err().to_string();
+        let e = read_all(plan.open_range(3, 5).unwrap())
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("element 250"), "{e}");
         let csv = format!(
             "a,b\n{}",
@@ -790,7 +794,9 @@ mod tests {
         );
         let p = temp("bad.csv", csv.as_bytes());
         let plan = DataPlan::of(&spec(&p, Some("b"), false, false), 32).unwrap();
-        let e = read_all(plan.open_range(2, 4)).unwrap_err().to_string();
+        let e = read_all(plan.open_range(2, 4).unwrap())
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("bad.csv:82: missing value"), "{e}");
     }
 }
