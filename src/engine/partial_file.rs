@@ -410,8 +410,7 @@ pub fn encode(
     w.write_all(&(json.len() as u64).to_le_bytes())?;
     w.write_all(&crc32fast::hash(&json).to_le_bytes())?;
     w.write_all(&json)?;
-    let outside = sums.outside();
-    for i in 0..sums.len() {
+    for (i, outside) in sums.outside().iter().enumerate() {
         match sums.fixed(i) {
             Some(f) => {
                 w.write_all(&[0])?;
@@ -426,7 +425,7 @@ pub fn encode(
                 }
             }
         }
-        w.write_all(&outside[i].to_le_bytes())?;
+        w.write_all(&outside.to_le_bytes())?;
     }
     let crc = w.crc.clone().finalize();
     w.write_all(&crc.to_le_bytes())?;

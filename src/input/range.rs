@@ -400,7 +400,7 @@ fn dropped(tok: &[u8]) -> bool {
 
 /// Records sample number `total` (about to be counted) as a chunk start when it is one.
 fn mark(scan: &mut Scan, chunk: u64, at: LinePos) {
-    if scan.total % chunk == 0 && scan.total > 0 {
+    if scan.total.is_multiple_of(chunk) && scan.total > 0 {
         scan.starts.push(at);
     }
 }
@@ -698,7 +698,7 @@ mod tests {
                 _ => t.push_str(&format!("{i}\n")),
             }
         }
-        t.push_str("5"); // no final newline
+        t.push('5'); // no final newline
         let p = temp("a.txt", t.as_bytes());
         ranges_tile_the_whole(&spec(&p, None, true, false), 37, "scan");
         let p = temp("b.txt", t.replace("nan\n", "").as_bytes());

@@ -127,7 +127,7 @@ impl SampleSpec {
     /// [`SampleSpec::BLOCK`], and `end` one too or `n`.
     pub fn draw_range(&self, n: usize, seed: u64, start: usize, end: usize) -> Result<Vec<f64>> {
         let end = end.min(n);
-        if start % BLOCK != 0 || (end % BLOCK != 0 && end != n) || start > end {
+        if !start.is_multiple_of(BLOCK) || (!end.is_multiple_of(BLOCK) && end != n) || start > end {
             return Err(Error::input(format!(
                 "internal: samples {start}..{end} are not a range of whole {BLOCK}-sample blocks"
             )));
