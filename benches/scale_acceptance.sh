@@ -54,7 +54,7 @@ for fam in normal poisson gamma; do
 done
 # Memory: a 10^8-sample file, one process against 3 ranks (peak RSS of each rank).
 python3 -c "import numpy as np; np.random.default_rng(1).normal(0,1,$BIG).astype('<f8').tofile('big.f64')"
-J="--data big.f64 --family normal --grid mu=-0.5:0.5:64 --grid sigma=0.5:1.5:64 --backend cpu -q --format json"
+J="--data big.f64 --family normal --grid mu=-0.5:0.5:16 --grid sigma=0.5:1.5:16 --backend cpu --strategy direct -q --format json"
 /usr/bin/time -v $K sweep $J --out big1.json 2> rss1.txt
 echo "one process: max RSS $(grep 'Maximum resident' rss1.txt | awk '{print $6}') KiB"
 $MPI -n 3 /usr/bin/time -v $K sweep $J --mpi --out big3.json 2> rss3.txt

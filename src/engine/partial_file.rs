@@ -162,6 +162,31 @@ impl DataRecord {
         }
     }
 
+    /// `data.f64: f64, 10000000 samples, 80000000 bytes, first chunk CRC 1a2b3c4d`, for messages.
+    pub fn describe(&self) -> String {
+        match self {
+            DataRecord::File {
+                name,
+                format,
+                compression,
+                column,
+                skip_nonfinite,
+                file_bytes,
+                samples,
+                first_chunk_crc,
+                ..
+            } => format!(
+                "{name}: {format}{}{}{}, {samples} samples, {file_bytes} bytes, first chunk CRC {first_chunk_crc:08x}",
+                compression.as_deref().map(|c| format!(" {c}")).unwrap_or_default(),
+                column.as_deref().map(|c| format!(" column {c}")).unwrap_or_default(),
+                if *skip_nonfinite { " --skip-nonfinite" } else { "" },
+            ),
+            DataRecord::Sample { spec, seed, samples } => {
+                format!("{spec}, seed {seed}, {samples} samples")
+            }
+        }
+    }
+
     /// The data without the path (shards of one file may name it differently).
     fn identity(&self) -> DataRecord {
         match self {
@@ -659,7 +684,7 @@ pub fn same_sweep(na: &str, a: &PartialHeader, nb: &str, b: &PartialHeader) -> R
         return differ("grid", a.grid.describe(), b.grid.describe());
     }
     if a.data.identity() != b.data.identity() {
-        return differ("data", format!("{:?}", a.data), format!("{:?}", b.data));
+        return differ("data", a.data.describe(), b.data.describe());
     }
     if a.chunk != b.chunk {
         return differ("chunk size", a.chunk.to_string(), b.chunk.to_string());
