@@ -45,6 +45,7 @@ fn main() {
     let result = match &cli.command {
         Command::Sweep(a) => cli::sweep::run(a),
         Command::Demo(a) => cli::demo::run(a),
+        Command::Merge(a) => cli::merge::run(a),
         Command::Bench(a) => cli::bench::run(a),
         Command::Adapters => cli::adapters::run(),
         Command::Families(a) => cli::families::run(a),

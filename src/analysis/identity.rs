@@ -166,9 +166,15 @@ pub fn empirical_entropy(xs: &[f64]) -> f64 {
         // +0.0 and −0.0 are one value.
         *counts.entry((x + 0.0).to_bits()).or_default() += 1;
     }
-    let mut cs: Vec<u64> = counts.into_values().collect();
+    entropy_of_counts(counts.into_values().collect(), xs.len() as u64)
+}
+
+/// H(P̂) = ln n − (1/n)·Σ_v c_v ln c_v from the counts c_v of the distinct values of n samples
+/// (any order: they are summed in increasing order), nats; what [`empirical_entropy`] computes,
+/// from counts merged across shards.
+pub fn entropy_of_counts(mut cs: Vec<u64>, n: u64) -> f64 {
     cs.sort_unstable();
-    let n = xs.len() as f64;
+    let n = n as f64;
     let mut s = Neumaier::default();
     for c in cs {
         let c = c as f64;

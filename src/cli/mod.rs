@@ -6,8 +6,10 @@ pub mod bench;
 pub mod demo;
 pub mod families;
 pub mod job;
+pub mod merge;
 pub mod output;
 pub mod progress;
+pub mod scale;
 pub mod sweep;
 
 use clap::{Parser, Subcommand};
@@ -42,6 +44,8 @@ pub struct Cli {
 pub enum Command {
     /// Evaluate every point of a parameter grid over a data set
     Sweep(sweep::SweepArgs),
+    /// Merge the partial files of a sweep run in shards (`sweep --partials-out`) into its report
+    Merge(merge::MergeArgs),
     /// Measure gpu, cpu and cpu-ref on the same job: throughput, device time, agreement
     Bench(bench::BenchArgs),
     /// A built-in sweep: normal(mu=1.5, sigma=2), 1,000,000 samples, a 64×64 grid

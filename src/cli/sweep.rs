@@ -53,6 +53,10 @@ pub struct SweepArgs {
 
     #[command(flatten)]
     pub plot: PlotArgs,
+
+    /// Shards, partial files, MPI ranks, several devices (`src/cli/scale.rs`).
+    #[command(flatten)]
+    pub scale: super::scale::ScaleArgs,
 }
 
 /// Options of `--plot`.
@@ -79,6 +83,9 @@ pub struct PlotArgs {
 
 /// Runs the sweep and writes the report; returns the exit code.
 pub fn run(args: &SweepArgs) -> Result<i32> {
+    if let Some(code) = super::scale::intercept(args)? {
+        return Ok(code);
+    }
     // Every option is checked before any data are read or drawn.
     let checked = check_options(args)?;
     let format = args.format;

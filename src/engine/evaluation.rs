@@ -27,6 +27,9 @@ pub struct Evaluation {
     pub adapter: Option<AdapterSummary>,
     pub shape: Option<KernelShape>,
     pub partials: Partials,
+    /// The exact accumulation `partials` was rounded from, for merging this evaluation with
+    /// others of other samples (shards, ranks, devices) without a second rounding.
+    pub exact: PartialSums,
     /// Kernel compilation (GPU), seconds; 0 when the session had compiled it already.
     pub compile_seconds: f64,
     /// Device time of the kernels (gpu, where the adapter has timestamp queries).
@@ -68,6 +71,16 @@ impl Conditioning {
             }
         }
         self.f64_samples += n as u64;
+    }
+
+    /// Adds the conditioning of another part of the same evaluation (other devices, shards):
+    /// the counts add (a point evaluated in f64 on two parts counts twice).
+    pub fn merge(&mut self, o: &Conditioning) {
+        if self.rescaled_by.is_none() {
+            self.rescaled_by.clone_from(&o.rescaled_by);
+        }
+        self.f64_points += o.f64_points;
+        self.f64_samples += o.f64_samples;
     }
 
     /// Whether anything was done.
@@ -147,6 +160,7 @@ impl Tally {
             adapter: self.adapter,
             shape: self.shape,
             partials: self.sums.value(),
+            exact: self.sums,
             compile_seconds: self.compile_seconds,
             device_seconds: self.device_seconds,
             eval_seconds: self.eval_seconds,

@@ -5,8 +5,9 @@
 //! pipelines, exact [`partials`], path [`agreement`], and the [`bench`].
 //!
 //! Layers, lowest first: `config`, `partials`, `prepare`, `agreement`, `cpu_fast`, `gpu`,
-//! `evaluation`, `cpu_ref`, `session`, `direct`, `suffstats`, `backend`, `pipeline`, `bench`;
-//! each module imports only from modules before it.
+//! `evaluation`, `cpu_ref`, `session`, `direct`, `suffstats`, `backend`, `pipeline`, `bench`,
+//! then beyond one device: `partial_file`, `multi`, `shard`, `mpi` (feature `mpi`); each module
+//! imports only from modules before it.
 
 pub mod agreement;
 pub mod backend;
@@ -17,10 +18,16 @@ pub mod cpu_ref;
 pub mod direct;
 pub mod evaluation;
 pub mod gpu;
+pub mod merge;
+#[cfg(feature = "mpi")]
+pub mod mpi;
+pub mod multi;
+pub mod partial_file;
 pub mod partials;
 pub mod pipeline;
 pub mod prepare;
 pub mod session;
+pub mod shard;
 pub mod suffstats;
 
 pub use agreement::Agreement;
@@ -29,6 +36,6 @@ pub use evaluation::{ChunkEvaluator, Evaluation};
 pub use partials::{PartialSums, Partials};
 pub use pipeline::{
     evaluate, evaluate_cpu, evaluate_cpu_ref, evaluate_gpu, evaluate_suffstats, run, run_stream,
-    Observer, Silent, StreamJob, SweepJob, SweepOutcome, CHUNK,
+    run_stream_with, run_with, Hooks, Observer, Silent, StreamJob, SweepJob, SweepOutcome, CHUNK,
 };
 pub use session::{Compilations, Session, SessionOptions};

@@ -195,6 +195,64 @@ impl PartialSums {
             .unwrap_or_else(|| ExactSum::from_fixed(self.fixed[i]))
     }
 
+    /// The compact state of point `i` — Σ round(vⱼ·2⁶⁴) as an i128 — or `None` when the point
+    /// is held in the general form ([`PartialSums::exact`]).
+    pub fn fixed(&self, i: usize) -> Option<i128> {
+        (!self.special.contains_key(&i)).then(|| self.fixed[i])
+    }
+
+    /// Adds the exact state `s` of one point and its count of samples outside the support
+    /// (reading a partial file), exactly; the sample count is not changed.
+    pub fn merge_point(&mut self, i: usize, s: &ExactSum, outside: u64) {
+        self.outside[i] += outside;
+        let (limbs, counts) = s.to_words();
+        if limbs.len() == 2 && counts == [0; 3] {
+            let f = (limbs[0] as u128 | (limbs[1] as u128) << 64) as i128;
+            self.merge_fixed_point(i, f, 0);
+            return;
+        }
+        match self.special.get_mut(&i) {
+            Some(t) => t.merge(s),
+            None => {
+                let mut t = ExactSum::from_fixed(std::mem::take(&mut self.fixed[i]));
+                t.merge(s);
+                self.special.insert(i, t);
+            }
+        }
+    }
+
+    /// [`PartialSums::merge_point`] for a compact state `f` (of [`PartialSums::fixed`]).
+    pub fn merge_fixed_point(&mut self, i: usize, f: i128, outside: u64) {
+        self.outside[i] += outside;
+        if let Some(s) = self.special.get_mut(&i) {
+            s.add_fixed(f);
+        } else if let Some(t) = self.fixed[i].checked_add(f) {
+            self.fixed[i] = t;
+        } else {
+            let mut s = ExactSum::from_fixed(std::mem::take(&mut self.fixed[i]));
+            s.add_fixed(f);
+            self.special.insert(i, s);
+        }
+    }
+
+    /// Adds `n` samples to the count (the samples of partials merged point by point).
+    pub fn add_samples(&mut self, n: u64) {
+        self.n += n;
+    }
+
+    /// Merges `o`, the accumulation of a range of this grid's points starting at `offset` (a
+    /// grid shard), into those points; the sample count is not changed (the range saw the same
+    /// samples).
+    pub fn merge_range(&mut self, offset: usize, o: &PartialSums) {
+        assert!(offset + o.len() <= self.len(), "range beyond the grid");
+        for i in 0..o.len() {
+            match o.fixed(i) {
+                Some(f) => self.merge_fixed_point(offset + i, f, o.outside[i]),
+                None => self.merge_point(offset + i, &o.exact(i), o.outside[i]),
+            }
+        }
+    }
+
     /// Samples outside the support per point.
     pub fn outside(&self) -> &[u64] {
         &self.outside

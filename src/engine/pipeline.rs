@@ -135,6 +135,44 @@ pub fn open_paths(
         .collect()
 }
 
+/// How a run departs from a plain sweep of a whole data set on one session: what data shards
+/// ([`crate::engine::shard`]) and several devices ([`crate::engine::multi`]) need. The default
+/// is a plain run.
+#[derive(Default)]
+pub struct Hooks<'h> {
+    /// The centring of the whole data set, fixed beforehand (a data shard: from the first chunk
+    /// of the whole data set), instead of the centring of the first chunk evaluated.
+    pub centre: Option<Centre>,
+    /// Opens the evaluators instead of [`open_paths`] on the session (several devices).
+    #[allow(clippy::type_complexity)]
+    pub open:
+        Option<Box<dyn FnOnce(&mut Vec<String>) -> Result<Vec<Box<dyn ChunkEvaluator>>> + 'h>>,
+    /// Called with every chunk, in order, as it is evaluated, with its summary when the data
+    /// were streamed.
+    #[allow(clippy::type_complexity)]
+    pub on_chunk: Option<Box<dyn FnMut(&[f64], Option<&Moments>) + 'h>>,
+    /// Streamed data: do not keep the samples for the analysis (a shard's report is written by
+    /// `klgrid merge`, which never has them).
+    pub discard: bool,
+}
+
+impl Hooks<'_> {
+    fn open(
+        &mut self,
+        session: &Session,
+        family: &'static dyn Family,
+        grid: &Grid,
+        backend: Backend,
+        strategy: Strategy,
+        notes: &mut Vec<String>,
+    ) -> Result<Vec<Box<dyn ChunkEvaluator>>> {
+        match self.open.take() {
+            Some(f) => f(notes),
+            None => open_paths(session, family, grid, backend, strategy, notes),
+        }
+    }
+}
+
 /// One chunk of samples, and whether it is the last one.
 struct Chunk {
     data: Vec<f64>,
@@ -144,7 +182,8 @@ struct Chunk {
 }
 
 /// Drives the chunks `next` yields through every evaluator: fixes the centring from the first
-/// chunk, then evaluates chunk after chunk, in order. With `summary` (streamed data), keeps the
+/// chunk (or takes the one of `hooks`), then evaluates chunk after chunk, in order, handing each
+/// to `hooks.on_chunk` (with its summary, for streamed data). With `summary` (streamed data), keeps the
 /// samples while they number at most `keep_limit` (unless `keep` is false) and, from the
 /// point where they are not kept, summarises them ([`Moments`]): the flag tells the reading
 /// thread to summarise the chunks it reads from then on; the kept samples are summarised here
@@ -157,18 +196,26 @@ fn drive<'c>(
     keep: bool,
     summary: Option<&AtomicBool>,
     observer: &dyn Observer,
+    hooks: &mut Hooks<'_>,
 ) -> Result<Option<Driven>> {
     let Some(first) = next()? else {
         return Ok(None);
     };
-    let centre = Centre::of(family, first.data());
+    let centre = match hooks.centre.take() {
+        Some(c) => c,
+        None => Centre::of(family, first.data()),
+    };
     for r in runs.iter_mut() {
         r.start(&centre)?;
     }
     let mut kept: Option<Vec<f64>> = (keep && summary.is_some()).then(Vec::new);
     let mut moments: Option<Moments> = None;
-    if let (Some(flag), None) = (summary, &kept) {
-        flag.store(true, Ordering::Relaxed);
+    // Every chunk's summary is wanted when a hook takes them.
+    let each = summary.is_some() && hooks.on_chunk.is_some();
+    if let Some(flag) = summary {
+        if kept.is_none() || each {
+            flag.store(true, Ordering::Relaxed);
+        }
     }
     let mut done = 0u64;
     let mut current = first;
@@ -190,10 +237,16 @@ fn drive<'c>(
                 }
                 None => {}
             }
-            if kept.is_none() {
-                let m = current.moments().unwrap_or_else(|| Moments::of(xs));
-                moments.get_or_insert_with(Moments::default).merge(&m);
+            let m = (kept.is_none() || each)
+                .then(|| current.moments().unwrap_or_else(|| Moments::of(xs)));
+            if let (Some(f), true) = (&mut hooks.on_chunk, each) {
+                f(xs, m.as_ref());
             }
+            if let (Some(m), None) = (&m, &kept) {
+                moments.get_or_insert_with(Moments::default).merge(m);
+            }
+        } else if let Some(f) = &mut hooks.on_chunk {
+            f(xs, None);
         }
         if current.last() {
             break;
@@ -290,11 +343,21 @@ pub fn run(
     job: &SweepJob<'_>,
     note: &mut dyn FnMut(&str),
 ) -> Result<SweepOutcome> {
+    run_with(session, job, Hooks::default(), note)
+}
+
+/// [`run`] with [`Hooks`]: shards and several devices.
+pub fn run_with(
+    session: &Session,
+    job: &SweepJob<'_>,
+    mut hooks: Hooks<'_>,
+    note: &mut dyn FnMut(&str),
+) -> Result<SweepOutcome> {
     if job.data.is_empty() {
         return Err(Error::input("the data set is empty"));
     }
     let mut notes = Vec::new();
-    let mut runs = open_paths(
+    let mut runs = hooks.open(
         session,
         job.family,
         &job.grid,
@@ -311,6 +374,7 @@ pub fn run(
         false,
         None,
         &Silent,
+        &mut hooks,
     )?
     .ok_or_else(|| Error::input("the data set is empty"))?;
     notes.iter().for_each(|n| note(n));
@@ -336,6 +400,7 @@ pub fn evaluate(
         false,
         None,
         &Silent,
+        &mut Hooks::default(),
     )?;
     runs.pop().expect("one evaluator").finish()
 }
@@ -444,7 +509,37 @@ pub fn run_stream_chunked(
     note: &mut dyn FnMut(&str),
     observer: &dyn Observer,
 ) -> Result<SweepOutcome> {
-    run_stream_limited(session, job, reader, chunk, KEEP_SAMPLES, note, observer)
+    stream(
+        session,
+        job,
+        reader,
+        chunk,
+        KEEP_SAMPLES,
+        Hooks::default(),
+        note,
+        observer,
+    )
+}
+
+/// [`run_stream`] with [`Hooks`]: shards and several devices.
+pub fn run_stream_with(
+    session: &Session,
+    job: &StreamJob,
+    reader: Box<dyn SampleReader>,
+    hooks: Hooks<'_>,
+    note: &mut dyn FnMut(&str),
+    observer: &dyn Observer,
+) -> Result<SweepOutcome> {
+    stream(
+        session,
+        job,
+        reader,
+        CHUNK,
+        KEEP_SAMPLES,
+        hooks,
+        note,
+        observer,
+    )
 }
 
 /// [`run_stream`] with another chunk size and another limit on the samples kept (tests of the
@@ -453,15 +548,38 @@ pub fn run_stream_chunked(
 pub fn run_stream_limited(
     session: &Session,
     job: &StreamJob,
-    mut reader: Box<dyn SampleReader>,
+    reader: Box<dyn SampleReader>,
     chunk: usize,
     keep_limit: usize,
     note: &mut dyn FnMut(&str),
     observer: &dyn Observer,
 ) -> Result<SweepOutcome> {
+    stream(
+        session,
+        job,
+        reader,
+        chunk,
+        keep_limit,
+        Hooks::default(),
+        note,
+        observer,
+    )
+}
+
+#[allow(clippy::too_many_arguments)]
+fn stream(
+    session: &Session,
+    job: &StreamJob,
+    mut reader: Box<dyn SampleReader>,
+    chunk: usize,
+    keep_limit: usize,
+    mut hooks: Hooks<'_>,
+    note: &mut dyn FnMut(&str),
+    observer: &dyn Observer,
+) -> Result<SweepOutcome> {
     let chunk = chunk.max(1);
     let mut notes = Vec::new();
-    let mut runs = open_paths(
+    let mut runs = hooks.open(
         session,
         job.family,
         &job.grid,
@@ -516,7 +634,7 @@ pub fn run_stream_limited(
             Err(_) => Ok(None),
         };
         // Keep the samples for the analysis unless the source says up front there are too many.
-        let keep = hint.is_none_or(|n| n <= keep_limit as u64);
+        let keep = !hooks.discard && hint.is_none_or(|n| n <= keep_limit as u64);
         let driven = drive(
             job.family,
             &mut runs,
@@ -525,6 +643,7 @@ pub fn run_stream_limited(
             keep,
             Some(summarise),
             observer,
+            &mut hooks,
         );
         let (reader, busy) = reading
             .join()

@@ -89,6 +89,15 @@ impl Session {
         }))
     }
 
+    /// A session on a device opened beforehand (several devices in one process: one session per
+    /// device, [`crate::engine::multi`]).
+    pub fn on_device(options: SessionOptions, ctx: Arc<GpuContext>) -> Session {
+        let s = Session::new(options);
+        let _ = s.0.gpu.set(Ok(ctx));
+        lock(&s.0.counts).devices += 1;
+        s
+    }
+
     /// The options the session was made with.
     pub fn options(&self) -> &SessionOptions {
         &self.0.options

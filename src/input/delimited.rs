@@ -35,6 +35,8 @@ pub(crate) struct DelimitedReader {
     mark: Arc<AtomicU64>,
     /// The line of the first row, once seen.
     first_row: u64,
+    /// Lines of the file before the stream (a data shard resuming the file in the middle).
+    line_offset: u64,
 }
 
 impl DelimitedReader {
@@ -63,11 +65,38 @@ impl DelimitedReader {
             rec: csv::ByteRecord::new(),
             mark,
             first_row: 0,
+            line_offset: 0,
         }
     }
 
+    /// A reader that resumes a file in the middle (a data shard): `opened` starts at a record
+    /// start, `layout` is (fields per row, the column used) as found on the file's first row,
+    /// and `line_offset` the number of lines before `opened`, so that errors name the file's
+    /// lines.
+    pub(crate) fn resume(
+        opened: Opened,
+        info: InputInfo,
+        check: Checker,
+        delimiter: u8,
+        layout: (usize, usize),
+        line_offset: u64,
+    ) -> DelimitedReader {
+        DelimitedReader {
+            layout: Some(layout),
+            line_offset,
+            ..DelimitedReader::new(opened, info, check, None, delimiter)
+        }
+    }
+
+    /// (fields per row, the column used), once the first row has been read.
+    pub(crate) fn layout(&self) -> Option<(usize, usize)> {
+        self.layout
+    }
+
     fn csv_error(&self, e: csv::Error) -> Error {
-        let line = e.position().map(|p| format!(":{}", p.line()));
+        let line = e
+            .position()
+            .map(|p| format!(":{}", p.line() + self.line_offset));
         match e.into_kind() {
             csv::ErrorKind::Io(io) => read_error(&self.info.name, io),
             kind => Error::input(format!(
@@ -126,7 +155,7 @@ impl SampleReader for DelimitedReader {
                 break;
             }
             self.mark.store(self.r.position().byte(), Ordering::Relaxed);
-            let line = self.rec.position().map_or(0, |p| p.line());
+            let line = self.rec.position().map_or(0, |p| p.line()) + self.line_offset;
             let (ncols, col) = match self.layout {
                 Some(l) => l,
                 None => {

@@ -26,6 +26,7 @@ pub(crate) mod check;
 mod delimited;
 mod header;
 mod npy;
+pub mod range;
 mod raw;
 mod source;
 mod text;

@@ -48,6 +48,9 @@ pub(crate) struct NpyReader {
     index: u64,
     /// Values the header promises.
     expected: u64,
+    /// Byte offset in the file of the first selected value (after the header, and the columns
+    /// skipped in a Fortran-order array).
+    data_offset: u64,
     buf: Vec<u8>,
     picked: Vec<u8>,
 }
@@ -242,6 +245,7 @@ impl NpyReader {
                 )));
             }
         }
+        let mut data_offset = offset;
         let (layout, count, col) = match (shape.len(), &column) {
             (0, None) | (1, None) => (Layout::Flat, total, None),
             (0 | 1, Some(c)) => {
@@ -281,6 +285,7 @@ impl NpyReader {
                             "{name}: truncated NPY data: the file ends before column {j}"
                         )));
                     }
+                    data_offset += skip;
                     (Layout::Flat, rows, Some(j))
                 } else {
                     (Layout::Rows { cols, col: j }, rows, Some(j))
@@ -315,9 +320,40 @@ impl NpyReader {
             remaining: count,
             index: 0,
             expected: count,
+            data_offset,
             buf: Vec::new(),
             picked: Vec::new(),
         })
+    }
+
+    /// Number of values selected (the data set's size).
+    pub(crate) fn len(&self) -> u64 {
+        self.expected
+    }
+
+    /// Byte offset in the file of the bytes holding value `s` (its row, for C-order columns).
+    pub(crate) fn byte_of(&self, s: u64) -> u64 {
+        let size = self.kind.size() as u64;
+        match self.layout {
+            Layout::Flat => self.data_offset + s * size,
+            Layout::Rows { cols, .. } => self.data_offset + s * cols * size,
+        }
+    }
+
+    /// Restricts the reader to values `start..end` (a data shard), reading them from `r`, which
+    /// starts at byte [`NpyReader::byte_of`]`(start)` of the file; errors keep naming elements
+    /// by their index in the whole array.
+    pub(crate) fn restrict(
+        &mut self,
+        r: Box<dyn Read + Send>,
+        tracker: Tracker,
+        start: u64,
+        end: u64,
+    ) {
+        self.r = r;
+        self.tracker = tracker;
+        self.index = start;
+        self.remaining = end.saturating_sub(start);
     }
 
     fn truncated(&self, got: u64) -> Error {

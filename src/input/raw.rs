@@ -127,6 +127,15 @@ impl RawReader {
     }
 }
 
+impl RawReader {
+    /// The reader of a part of the data that starts at element `index` (a data shard, reading
+    /// a byte range of the file): errors name elements by their index in the whole file.
+    pub(crate) fn starting_at(mut self, index: u64) -> RawReader {
+        self.index = index;
+        self
+    }
+}
+
 fn truncated(info: &InputInfo, len: u64, size: usize) -> Error {
     Error::input(format!(
         "{}: {len} bytes is not a whole number of {} values ({size} bytes each): truncated, or \

@@ -134,6 +134,37 @@ pub(crate) fn open(source: &Source, compression: Compression, sniff: bool) -> Re
     })
 }
 
+/// Bytes `offset..offset + len` of an uncompressed file, counted for progress (a data shard's
+/// part of the file; [`super::range`]).
+pub(crate) fn open_file_range(
+    path: &std::path::Path,
+    name: &str,
+    offset: u64,
+    len: u64,
+) -> Result<Opened> {
+    use std::io::{Seek, SeekFrom};
+    let io_err = |source| Error::Io {
+        path: name.to_string(),
+        source,
+    };
+    let mut file = std::fs::File::open(path).map_err(io_err)?;
+    file.seek(SeekFrom::Start(offset)).map_err(io_err)?;
+    let counter = Arc::new(AtomicU64::new(0));
+    let counted = Counting {
+        inner: file.take(len),
+        count: counter.clone(),
+    };
+    Ok(Opened {
+        reader: Box::new(io::BufReader::with_capacity(1 << 20, counted)),
+        tracker: Tracker {
+            compression: Compression::None,
+            counter,
+            total: Some(len),
+            data_len: Some(len),
+        },
+    })
+}
+
 /// The first bytes (up to 4) of a buffered reader, without consuming them.
 fn peek<R: Read>(r: &mut io::BufReader<R>, name: &str) -> Result<Vec<u8>> {
     use io::BufRead;

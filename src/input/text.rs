@@ -104,6 +104,28 @@ impl TextReader {
         }
     }
 
+    /// A reader that resumes a file in the middle (a data shard): `opened` starts at a line
+    /// start, `layout` is (fields per row, the column used) as found on the file's first row,
+    /// and `lineno` the number of lines before `opened`, so that errors name the file's lines.
+    pub(crate) fn resume(
+        opened: Opened,
+        info: InputInfo,
+        check: Checker,
+        layout: (usize, usize),
+        lineno: usize,
+    ) -> TextReader {
+        TextReader {
+            layout: Some(layout),
+            lineno,
+            ..TextReader::new(opened, info, check, None)
+        }
+    }
+
+    /// (fields per row, the column used), once the first row has been read.
+    pub(crate) fn layout(&self) -> Option<(usize, usize)> {
+        self.layout
+    }
+
     /// Handles one line's content (comment stripped, trimmed, not empty); the sample, if any.
     fn row(&mut self, content: &str) -> Result<Option<f64>> {
         let name = &self.info.name;

@@ -227,12 +227,16 @@ pub struct Axis {
 }
 
 /// A validated grid over every parameter of a model (a family, or anything with named
-/// parameters: [`HasParams`]).
+/// parameters: [`HasParams`]) — or, from [`Grid::range`], a contiguous range of the points of
+/// one (a grid shard): point i of a range is point `offset + i` of the whole grid, so every
+/// evaluator works on a range unchanged.
 #[derive(Debug, Clone)]
 pub struct Grid {
     axes: Vec<Axis>,
     n_params: usize,
     len: usize,
+    /// Index in the whole grid of this grid's point 0 (0 for a whole grid).
+    offset: usize,
 }
 
 impl Grid {
@@ -310,7 +314,30 @@ impl Grid {
             axes,
             n_params: params.len(),
             len: len as usize,
+            offset: 0,
         })
+    }
+
+    /// Points `start..end` of this grid as a grid of `end − start` points (a grid shard): point i
+    /// of the range is point `start + i` of `self`. `None` unless `start ≤ end ≤ len`.
+    pub fn range(&self, start: usize, end: usize) -> Option<Grid> {
+        (start <= end && end <= self.len).then(|| Grid {
+            axes: self.axes.clone(),
+            n_params: self.n_params,
+            len: end - start,
+            offset: self.offset + start,
+        })
+    }
+
+    /// Index in the whole grid of this grid's point 0: 0 for a whole grid, the start of the
+    /// range for [`Grid::range`].
+    pub fn offset(&self) -> usize {
+        self.offset
+    }
+
+    /// Number of points of the whole grid this one is a range of (the product of the axes).
+    pub fn whole_len(&self) -> usize {
+        self.axes.iter().map(|a| a.values.len()).product()
     }
 
     /// Number of grid points.
@@ -334,7 +361,8 @@ impl Grid {
     }
 
     /// θ of point `index` (in the family's parameter order) written to `out`.
-    pub fn theta_into(&self, mut index: usize, out: &mut [f64]) {
+    pub fn theta_into(&self, index: usize, out: &mut [f64]) {
+        let mut index = index + self.offset;
         for a in self.axes.iter().rev() {
             let n = a.values.len();
             out[a.param] = a.values[index % n];
@@ -434,6 +462,28 @@ mod tests {
         assert_eq!(g.theta(1), vec![1.0, 1.0]);
         assert_eq!(g.theta(3), vec![0.0, 2.0]);
         assert_eq!(g.theta(5), vec![2.0, 2.0]);
+    }
+
+    #[test]
+    fn a_range_of_a_grid_holds_the_same_points_as_the_whole() {
+        let fam = lookup("normal").unwrap();
+        let g = Grid::new(
+            fam,
+            vec![
+                AxisSpec::parse("mu=0:2:5").unwrap(),
+                AxisSpec::parse("sigma=1,2,3").unwrap(),
+            ],
+        )
+        .unwrap();
+        let r = g.range(4, 11).unwrap();
+        assert_eq!((r.len(), r.offset(), r.whole_len()), (7, 4, 15));
+        for i in 0..r.len() {
+            assert_eq!(r.theta(i), g.theta(4 + i));
+        }
+        let rr = r.range(2, 3).unwrap();
+        assert_eq!((rr.offset(), rr.theta(0)), (6, g.theta(6)));
+        assert!(g.range(3, 16).is_none() && g.range(5, 4).is_none());
+        assert_eq!(g.range(15, 15).unwrap().len(), 0);
     }
 
     #[test]

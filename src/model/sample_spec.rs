@@ -291,6 +291,33 @@ impl SampleReader for DrawReader {
     }
 }
 
+impl SampleSpec {
+    /// Samples per independently seeded block of [`SampleSpec::draw`]: 65,536.
+    pub const BLOCK: usize = BLOCK;
+
+    /// Samples `start..end` of `draw(n, seed)`, drawn on their own (a data shard): block k is
+    /// drawn from its own generator seeded from (seed, k), exactly as in the whole draw, so the
+    /// union of the ranges of a split is the whole draw. `start` must be a multiple of
+    /// [`SampleSpec::BLOCK`], and `end` one too or `n`.
+    pub fn draw_range(&self, n: usize, seed: u64, start: usize, end: usize) -> Result<Vec<f64>> {
+        let end = end.min(n);
+        if !start.is_multiple_of(BLOCK) || (!end.is_multiple_of(BLOCK) && end != n) || start > end {
+            return Err(Error::input(format!(
+                "internal: samples {start}..{end} are not a range of whole {BLOCK}-sample blocks"
+            )));
+        }
+        let mut out = vec![0.0; end - start];
+        out.par_chunks_mut(BLOCK)
+            .enumerate()
+            .try_for_each(|(k, block)| {
+                let k = start / BLOCK + k;
+                let mut rng = StdRng::seed_from_u64(mix(seed, k as u64));
+                self.family.sample_into(&self.theta, &mut rng, block)
+            })?;
+        Ok(out)
+    }
+}
+
 /// SplitMix64 finaliser of (seed, block): well-separated seeds for neighbouring blocks.
 fn mix(seed: u64, block: u64) -> u64 {
     let mut z = seed ^ block.wrapping_mul(0x9E37_79B9_7F4A_7C15);
@@ -302,6 +329,18 @@ fn mix(seed: u64, block: u64) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ranges_of_whole_blocks_are_the_same_draws_as_the_whole() {
+        let spec = SampleSpec::parse("gamma(shape=2, rate=3)").unwrap();
+        let n = 3 * BLOCK + 1234;
+        let all = spec.draw(n, 7).unwrap();
+        let mut parts = spec.draw_range(n, 7, 2 * BLOCK, n).unwrap();
+        let mut head = spec.draw_range(n, 7, 0, 2 * BLOCK).unwrap();
+        head.append(&mut parts);
+        assert_eq!(head, all);
+        assert!(spec.draw_range(n, 7, 5, n).is_err());
+    }
 
     #[test]
     fn named_and_positional_specs_agree() {

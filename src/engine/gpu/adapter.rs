@@ -96,6 +96,19 @@ pub struct GpuContext {
 }
 
 impl GpuContext {
+    /// Opens adapter `index` of [`list_adapters`] (the order `klgrid adapters` shows); opening
+    /// one index twice gives two devices on one adapter.
+    pub fn open_index(index: usize) -> Result<GpuContext> {
+        let adapters = ranked_adapters(&instance());
+        let n = adapters.len();
+        let adapter = adapters.into_iter().nth(index).ok_or_else(|| {
+            Error::NoAdapter(format!(
+                "no GPU adapter [{index}]: there are {n} (see `klgrid adapters`)"
+            ))
+        })?;
+        Self::open_adapter(adapter)
+    }
+
     /// Opens the best adapter whose name contains `name_filter` (case-insensitive), requesting
     /// the adapter's own limits. Fails with [`Error::NoAdapter`] when none exists.
     pub fn open(name_filter: Option<&str>) -> Result<GpuContext> {
@@ -121,6 +134,11 @@ impl GpuContext {
                 )
             })?,
         };
+        Self::open_adapter(adapter)
+    }
+
+    /// Opens a device on `adapter` with its own limits.
+    fn open_adapter(adapter: wgpu::Adapter) -> Result<GpuContext> {
         let summary = AdapterSummary::of(&adapter);
         let limits = adapter.limits();
         let features = adapter.features() & wgpu::Features::TIMESTAMP_QUERY;

@@ -60,14 +60,15 @@ pub(super) fn per_param_value(grid: &Grid, j: usize, f: impl Fn(f64) -> f64) -> 
         .iter()
         .position(|a| a.param == j)
         .expect("a validated grid has an axis for every parameter");
-    // Later axes vary faster: the axis index of point p is (p / stride) % len.
+    // Later axes vary faster: the axis index of point p (of the whole grid: a range starts at
+    // its offset) is (p / stride) % len.
     let stride: usize = axes[pos + 1..].iter().map(|a| a.values.len()).product();
     let values: Vec<f64> = axes[pos].values.iter().map(|&v| f(v)).collect();
     let len = values.len();
     let mut out = vec![0.0; grid.len()];
     out.par_iter_mut()
         .enumerate()
-        .for_each(|(p, o)| *o = values[(p / stride) % len]);
+        .for_each(|(p, o)| *o = values[((p + grid.offset()) / stride) % len]);
     out
 }
 
