@@ -31,4 +31,4 @@ pub use pipeline::{
     evaluate, evaluate_cpu, evaluate_cpu_ref, evaluate_gpu, evaluate_suffstats, run, run_stream,
     Observer, Silent, StreamJob, SweepJob, SweepOutcome, CHUNK,
 };
-pub use session::{Compilations, Session, SessionOptions};
+pub use session::{CancelHook, Compilations, Session, SessionOptions};

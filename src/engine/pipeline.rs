@@ -145,8 +145,10 @@ struct Chunk {
 /// Drives the chunks `next` yields through every evaluator: fixes the centring from the first
 /// chunk, then evaluates chunk after chunk, in order. With `keep`, keeps the samples while they
 /// number at most [`KEEP_SAMPLES`]; merges the chunks' summaries. `Ok(None)` when there are no
-/// samples at all.
+/// samples at all. Before each chunk it asks `session`'s cancellation hook whether to stop
+/// ([`Session::with_cancel`]): [`Error::Cancelled`].
 fn drive<'c>(
+    session: &Session,
     family: &dyn Family,
     runs: &mut [Box<dyn ChunkEvaluator>],
     mut next: impl FnMut() -> Result<Option<ChunkRef<'c>>>,
@@ -165,6 +167,9 @@ fn drive<'c>(
     let mut done = 0u64;
     let mut current = first;
     loop {
+        if session.cancelled() {
+            return Err(Error::Cancelled);
+        }
         let xs = current.data();
         for r in runs.iter_mut() {
             r.chunk(xs)?;
@@ -290,6 +295,7 @@ pub fn run(
     )?;
     let mut chunks = job.data.chunks(CHUNK);
     let driven = drive(
+        session,
         job.family,
         &mut runs,
         || Ok(chunks.next().map(|c| ChunkRef::Borrowed(c, false))),
@@ -313,6 +319,7 @@ pub fn evaluate(
     let mut runs = vec![backend::open(path, strategy, session, family, grid)?];
     let mut chunks = xs.chunks(CHUNK);
     drive(
+        session,
         family,
         &mut runs,
         || Ok(chunks.next().map(|c| ChunkRef::Borrowed(c, false))),
@@ -478,7 +485,7 @@ pub fn run_stream_chunked(
             Ok(Err(e)) => Err(e),
             Err(_) => Ok(None),
         };
-        let driven = drive(job.family, &mut runs, next, true, observer);
+        let driven = drive(session, job.family, &mut runs, next, true, observer);
         let (reader, busy) = reading
             .join()
             .unwrap_or_else(|p| std::panic::resume_unwind(p));
@@ -495,4 +502,57 @@ pub fn run_stream_chunked(
             }
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::grid::AxisSpec;
+    use crate::model::lookup;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+
+    #[test]
+    fn a_cancellation_hook_stops_run_and_evaluate_between_chunks() {
+        let family = lookup("normal").unwrap();
+        let axes = vec![
+            AxisSpec::parse("mu=0,1").unwrap(),
+            AxisSpec::parse("sigma=1").unwrap(),
+        ];
+        let grid = Grid::new(family, axes).unwrap();
+        // Three chunks; the hook is asked before each and says stop on its second call.
+        let xs: Vec<f64> = (0..2 * CHUNK + 1).map(|i| (i % 7) as f64 * 0.1).collect();
+        let calls = Arc::new(AtomicUsize::new(0));
+        let c = calls.clone();
+        let plain = Session::default();
+        let session = plain.with_cancel(Arc::new(move || c.fetch_add(1, Ordering::SeqCst) >= 1));
+        let job = SweepJob {
+            family,
+            grid: grid.clone(),
+            data: &xs,
+            backend: Backend::One(EvalPath::Cpu),
+            strategy: Strategy::Direct,
+        };
+        let err = run(&session, &job, &mut |_| {}).err().expect("cancelled");
+        assert!(matches!(err, Error::Cancelled), "{err}");
+        assert_eq!(
+            calls.load(Ordering::SeqCst),
+            2,
+            "stopped before the second chunk"
+        );
+        let err = evaluate(
+            &session,
+            EvalPath::CpuRef,
+            Strategy::Direct,
+            family,
+            &grid,
+            &xs,
+        )
+        .err()
+        .expect("cancelled");
+        assert!(matches!(err, Error::Cancelled), "{err}");
+        // The handle without the hook shares the session and runs to the end.
+        let out = run(&plain, &job, &mut |_| {}).unwrap();
+        assert_eq!(out.primary.partials.n, xs.len() as u64);
+    }
 }
