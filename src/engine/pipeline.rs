@@ -548,8 +548,7 @@ mod tests {
             &grid,
             &xs,
         )
-        .err()
-        .expect("cancelled");
+        .expect_err("cancelled");
         assert!(matches!(err, Error::Cancelled), "{err}");
         // The handle without the hook shares the session and runs to the end.
         let out = run(&plain, &job, &mut |_| {}).unwrap();
