@@ -34,10 +34,10 @@ cli="${CARGO_TARGET_DIR:-$root/target}/release/klgrid"
 venv="$root/target/python-venv"
 rm -rf "$venv"
 "$python" -m venv "$venv"
-pip=("$venv/bin/python" -m pip --disable-pip-version-check --no-input --progress-bar off)
-"${pip[@]}" install --quiet numpy pytest scipy pandas matplotlib
+pip=("$venv/bin/python" -m pip --disable-pip-version-check --no-input)
+"${pip[@]}" install --quiet --progress-bar off numpy pytest scipy pandas matplotlib
 echo "python tests: building the package (pip install ./python) ..."
-CARGO_TARGET_DIR="$root/target/python" "${pip[@]}" install --quiet "$here"
+CARGO_TARGET_DIR="$root/target/python" "${pip[@]}" install --quiet --progress-bar off "$here"
 echo "python tests: installed in $((SECONDS - t0)) s; running pytest"
 
 cd "$here/tests"

@@ -326,6 +326,10 @@ class Sweep:
         #: Whether the samples evaluated are a copy of the data handed over (False for a
         #: contiguous float64 array, evaluated in place).
         self.data_copied: bool = core.data_copied
+        #: Wall seconds of this call's phases: ``data_s`` (converting, checking or drawing the
+        #: samples), ``engine_s`` (the evaluation, with any compilation) and ``analysis_s``
+        #: (entropy, KL, MLE, refinement, intervals) — the rest of the call is the binding's.
+        self.phases: Dict[str, float] = dict(core.phases)
 
     # The document's fields, as attributes.
     family = property(lambda self: self._head["family"], doc="The family swept.")

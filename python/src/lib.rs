@@ -33,5 +33,16 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(info::adapters, m)?)?;
     m.add_function(wrap_pyfunction!(info::session_info, m)?)?;
     m.add_function(wrap_pyfunction!(info::axis_values, m)?)?;
+    m.add_function(wrap_pyfunction!(_selftest_panic, m)?)?;
     Ok(())
+}
+
+/// Panics inside [`run::detached`], the boundary every call into the library goes through, so
+/// that the tests can check a panic reaches Python as a `RuntimeError`, not an abort.
+#[pyfunction]
+fn _selftest_panic(py: Python<'_>) -> PyResult<()> {
+    let session = run::session(None, None);
+    run::detached(py, &session, |_| -> klgrid::Result<()> {
+        panic!("a panic raised on purpose by _selftest_panic")
+    })
 }

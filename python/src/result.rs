@@ -34,6 +34,11 @@ pub struct SweepResult {
     pub data_address: usize,
     /// Whether the samples evaluated are a copy of the array handed over.
     pub data_copied: bool,
+    /// Wall seconds of the call's phases: `data_s` (drawing, converting, checking; 0 for
+    /// streamed files, read while evaluating), `engine_s` (opening the paths, compiling,
+    /// evaluating — the pipeline's `run`), `analysis_s` (entropy, KL, MLE, refinement,
+    /// intervals).
+    pub phases: [(&'static str, f64); 3],
 }
 
 impl SweepResult {
@@ -66,7 +71,10 @@ impl Write for HeadOnly {
         }
         let from = self.buf.len().saturating_sub(POINTS.len());
         self.buf.extend_from_slice(b);
-        if let Some(p) = self.buf[from..].windows(POINTS.len()).position(|w| w == POINTS) {
+        if let Some(p) = self.buf[from..]
+            .windows(POINTS.len())
+            .position(|w| w == POINTS)
+        {
             self.buf.truncate(from + p);
             self.done = true;
         }
@@ -132,10 +140,7 @@ impl SweepResult {
             "cross_entropy",
             PyArray1::from_vec(py, col(&|i| u.of(-p.mean_loglik(i)))),
         )?;
-        d.set_item(
-            "outside_support",
-            PyArray1::from_vec(py, p.outside.clone()),
-        )?;
+        d.set_item("outside_support", PyArray1::from_vec(py, p.outside.clone()))?;
         if let Some(k) = &self.analysis.kl {
             d.set_item("kl", PyArray1::from_vec(py, col(&|i| u.of(k[i]))))?;
         }
@@ -189,6 +194,12 @@ impl SweepResult {
     #[getter]
     fn data_copied(&self) -> bool {
         self.data_copied
+    }
+
+    /// Wall seconds of the call's phases (see the field).
+    #[getter]
+    fn phases(&self) -> Vec<(&'static str, f64)> {
+        self.phases.to_vec()
     }
 
     #[getter]

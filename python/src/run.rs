@@ -9,11 +9,13 @@ use pyo3::prelude::*;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::{Arc, Mutex, MutexGuard};
 
+/// What a session is made for: the adapter name filter and the kernel shape.
+type SessionKey = (Option<String>, Option<KernelShape>);
+
 /// The sessions of this process, one per (adapter, kernel shape) choice: created on first use,
 /// kept until the interpreter exits, so that every sweep reuses the device, the compiled
 /// pipelines and the pooled buffers.
-static SESSIONS: Mutex<Vec<(Option<String>, Option<KernelShape>, Session)>> =
-    Mutex::new(Vec::new());
+static SESSIONS: Mutex<Vec<(SessionKey, Session)>> = Mutex::new(Vec::new());
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
@@ -23,9 +25,9 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 /// instead of the automatic one).
 pub fn session(adapter: Option<&str>, shape: Option<KernelShape>) -> Session {
     let mut all = lock(&SESSIONS);
-    if let Some((_, _, s)) = all
+    if let Some((_, s)) = all
         .iter()
-        .find(|(a, k, _)| a.as_deref() == adapter && *k == shape)
+        .find(|((a, k), _)| a.as_deref() == adapter && *k == shape)
     {
         return s.clone();
     }
@@ -34,15 +36,13 @@ pub fn session(adapter: Option<&str>, shape: Option<KernelShape>) -> Session {
         shape,
         limits: None,
     });
-    all.push((adapter.map(str::to_string), shape, s.clone()));
+    all.push(((adapter.map(str::to_string), shape), s.clone()));
     s
 }
 
 /// Parses a kernel shape `P,W,C` (an [`errors::InputError`] when malformed).
 pub fn shape(s: Option<&str>) -> PyResult<Option<KernelShape>> {
-    s.map(KernelShape::parse)
-        .transpose()
-        .map_err(errors::to_py)
+    s.map(KernelShape::parse).transpose().map_err(errors::to_py)
 }
 
 /// Runs `f` on `base` with the GIL released. Before each chunk of every evaluation `f` starts,

@@ -242,6 +242,19 @@ def test_no_adapter_for_gpu_is_a_runtime_error_with_the_clis_message(cli):
     assert s.backend == "cpu" and any("using cpu" in n for n in s.notes)
 
 
+def test_a_panic_in_the_engine_is_a_runtime_error_not_an_abort():
+    with pytest.raises(RuntimeError, match="internal error.*on purpose"):
+        _core._selftest_panic()
+    # The process and its session are still fine.
+    assert klgrid.sweep("normal", [1.0, 2.0], grid={"mu": 1.5, "sigma": 1}).n == 2
+
+
+def test_a_plot_that_cannot_be_written_is_an_os_error(tmp_path):
+    s = klgrid.sweep("normal", [1.0, 2.0, 2.5], grid={"mu": (1, 2, 3), "sigma": (0.5, 1, 3)})
+    with pytest.raises(OSError, match="--plot"):
+        s.plot(tmp_path / "no-such-dir" / "x.png")
+
+
 # -- threads, Ctrl-C, the session -----------------------------------------------------------------
 
 
