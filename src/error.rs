@@ -32,6 +32,13 @@ pub enum Error {
     /// Writing output failed.
     #[error("cannot write output: {0}")]
     Output(String),
+
+    /// The session's cancellation hook asked to stop ([`Session::with_cancel`]): the
+    /// evaluation stopped between two chunks, and nothing of it is reported.
+    ///
+    /// [`Session::with_cancel`]: crate::engine::Session::with_cancel
+    #[error("cancelled")]
+    Cancelled,
 }
 
 impl Error {

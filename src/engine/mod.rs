@@ -38,4 +38,4 @@ pub use pipeline::{
     evaluate, evaluate_cpu, evaluate_cpu_ref, evaluate_gpu, evaluate_suffstats, run, run_stream,
     run_stream_with, run_with, Hooks, Observer, Silent, StreamJob, SweepJob, SweepOutcome, CHUNK,
 };
-pub use session::{Compilations, Session, SessionOptions};
+pub use session::{CancelHook, Compilations, Session, SessionOptions};

@@ -173,6 +173,17 @@ impl Hooks<'_> {
     }
 }
 
+/// How [`drive`] runs: the session (for its cancellation hook), what to keep and summarise of
+/// streamed data, progress, and the hooks.
+struct Driving<'a, 'h> {
+    session: &'a Session,
+    keep_limit: usize,
+    keep: bool,
+    summary: Option<&'a AtomicBool>,
+    observer: &'a dyn Observer,
+    hooks: &'a mut Hooks<'h>,
+}
+
 /// One chunk of samples, and whether it is the last one.
 struct Chunk {
     data: Vec<f64>,
@@ -183,21 +194,27 @@ struct Chunk {
 
 /// Drives the chunks `next` yields through every evaluator: fixes the centring from the first
 /// chunk (or takes the one of `hooks`), then evaluates chunk after chunk, in order, handing each
-/// to `hooks.on_chunk` (with its summary, for streamed data). With `summary` (streamed data), keeps the
-/// samples while they number at most `keep_limit` (unless `keep` is false) and, from the
-/// point where they are not kept, summarises them ([`Moments`]): the flag tells the reading
+/// to `hooks.on_chunk` (with its summary, for streamed data). With `summary` (streamed data),
+/// keeps the samples while they number at most `keep_limit` (unless `keep` is false) and, from
+/// the point where they are not kept, summarises them ([`Moments`]): the flag tells the reading
 /// thread to summarise the chunks it reads from then on; the kept samples are summarised here
-/// when they are dropped. `Ok(None)` when there are no samples at all.
+/// when they are dropped. Before each chunk it asks the session's cancellation hook whether to
+/// stop ([`Session::with_cancel`]): [`Error::Cancelled`]. `Ok(None)` when there are no samples
+/// at all.
 fn drive<'c>(
     family: &dyn Family,
     runs: &mut [Box<dyn ChunkEvaluator>],
     mut next: impl FnMut() -> Result<Option<ChunkRef<'c>>>,
-    keep_limit: usize,
-    keep: bool,
-    summary: Option<&AtomicBool>,
-    observer: &dyn Observer,
-    hooks: &mut Hooks<'_>,
+    d: Driving<'_, '_>,
 ) -> Result<Option<Driven>> {
+    let Driving {
+        session,
+        keep_limit,
+        keep,
+        summary,
+        observer,
+        hooks,
+    } = d;
     let Some(first) = next()? else {
         return Ok(None);
     };
@@ -220,6 +237,9 @@ fn drive<'c>(
     let mut done = 0u64;
     let mut current = first;
     loop {
+        if session.cancelled() {
+            return Err(Error::Cancelled);
+        }
         let xs = current.data();
         for r in runs.iter_mut() {
             r.chunk(xs)?;
@@ -370,11 +390,14 @@ pub fn run_with(
         job.family,
         &mut runs,
         || Ok(chunks.next().map(|c| ChunkRef::Borrowed(c, false))),
-        0,
-        false,
-        None,
-        &Silent,
-        &mut hooks,
+        Driving {
+            session,
+            keep_limit: 0,
+            keep: false,
+            summary: None,
+            observer: &Silent,
+            hooks: &mut hooks,
+        },
     )?
     .ok_or_else(|| Error::input("the data set is empty"))?;
     notes.iter().for_each(|n| note(n));
@@ -396,11 +419,14 @@ pub fn evaluate(
         family,
         &mut runs,
         || Ok(chunks.next().map(|c| ChunkRef::Borrowed(c, false))),
-        0,
-        false,
-        None,
-        &Silent,
-        &mut Hooks::default(),
+        Driving {
+            session,
+            keep_limit: 0,
+            keep: false,
+            summary: None,
+            observer: &Silent,
+            hooks: &mut Hooks::default(),
+        },
     )?;
     runs.pop().expect("one evaluator").finish()
 }
@@ -639,11 +665,14 @@ fn stream(
             job.family,
             &mut runs,
             next,
-            keep_limit,
-            keep,
-            Some(summarise),
-            observer,
-            &mut hooks,
+            Driving {
+                session,
+                keep_limit,
+                keep,
+                summary: Some(summarise),
+                observer,
+                hooks: &mut hooks,
+            },
         );
         let (reader, busy) = reading
             .join()
@@ -661,4 +690,56 @@ fn stream(
             }
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::grid::AxisSpec;
+    use crate::model::lookup;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+
+    #[test]
+    fn a_cancellation_hook_stops_run_and_evaluate_between_chunks() {
+        let family = lookup("normal").unwrap();
+        let axes = vec![
+            AxisSpec::parse("mu=0,1").unwrap(),
+            AxisSpec::parse("sigma=1").unwrap(),
+        ];
+        let grid = Grid::new(family, axes).unwrap();
+        // Three chunks; the hook is asked before each and says stop on its second call.
+        let xs: Vec<f64> = (0..2 * CHUNK + 1).map(|i| (i % 7) as f64 * 0.1).collect();
+        let calls = Arc::new(AtomicUsize::new(0));
+        let c = calls.clone();
+        let plain = Session::default();
+        let session = plain.with_cancel(Arc::new(move || c.fetch_add(1, Ordering::SeqCst) >= 1));
+        let job = SweepJob {
+            family,
+            grid: grid.clone(),
+            data: &xs,
+            backend: Backend::One(EvalPath::Cpu),
+            strategy: Strategy::Direct,
+        };
+        let err = run(&session, &job, &mut |_| {}).err().expect("cancelled");
+        assert!(matches!(err, Error::Cancelled), "{err}");
+        assert_eq!(
+            calls.load(Ordering::SeqCst),
+            2,
+            "stopped before the second chunk"
+        );
+        let err = evaluate(
+            &session,
+            EvalPath::CpuRef,
+            Strategy::Direct,
+            family,
+            &grid,
+            &xs,
+        )
+        .expect_err("cancelled");
+        assert!(matches!(err, Error::Cancelled), "{err}");
+        // The handle without the hook shares the session and runs to the end.
+        let out = run(&plain, &job, &mut |_| {}).unwrap();
+        assert_eq!(out.primary.partials.n, xs.len() as u64);
+    }
 }

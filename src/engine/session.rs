@@ -60,9 +60,15 @@ struct Inner {
     counts: Mutex<Compilations>,
 }
 
-/// The device and the compiled pipelines of a process (see the module documentation).
+/// A cancellation hook: asked before each chunk of every evaluation of a session (sweeps,
+/// refinement rounds, bench runs) whether to stop; `true` makes the evaluation fail with
+/// [`Error::Cancelled`].
+pub type CancelHook = Arc<dyn Fn() -> bool + Send + Sync>;
+
+/// The device and the compiled pipelines of a process (see the module documentation), and the
+/// handle's cancellation hook, if any ([`Session::with_cancel`]).
 #[derive(Clone)]
-pub struct Session(Arc<Inner>);
+pub struct Session(Arc<Inner>, Option<CancelHook>);
 
 impl Default for Session {
     fn default() -> Session {
@@ -78,15 +84,31 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 impl Session {
     /// A session; the device is opened on first use.
     pub fn new(options: SessionOptions) -> Session {
-        Session(Arc::new(Inner {
-            options,
-            gpu: OnceLock::new(),
-            sweeps: Mutex::new(HashMap::new()),
-            reducers: Mutex::new(HashMap::new()),
-            idle_sweeps: Mutex::new(Vec::new()),
-            idle_reducers: Mutex::new(Vec::new()),
-            counts: Mutex::new(Compilations::default()),
-        }))
+        Session(
+            Arc::new(Inner {
+                options,
+                gpu: OnceLock::new(),
+                sweeps: Mutex::new(HashMap::new()),
+                reducers: Mutex::new(HashMap::new()),
+                idle_sweeps: Mutex::new(Vec::new()),
+                idle_reducers: Mutex::new(Vec::new()),
+                counts: Mutex::new(Compilations::default()),
+            }),
+            None,
+        )
+    }
+
+    /// A handle to the same device, pipelines and buffers whose evaluations ask `hook`, before
+    /// each chunk, whether to stop (then they fail with [`Error::Cancelled`]). Used to interrupt
+    /// a long sweep — its refinement rounds, a bench — from outside, e.g. on Ctrl-C in Python;
+    /// the check costs one call per chunk of [`CHUNK`] samples.
+    pub fn with_cancel(&self, hook: CancelHook) -> Session {
+        Session(self.0.clone(), Some(hook))
+    }
+
+    /// Whether this handle's cancellation hook asks to stop (never, without one).
+    pub fn cancelled(&self) -> bool {
+        self.1.as_ref().is_some_and(|h| h())
     }
 
     /// A session on a device opened beforehand (several devices in one process: one session per

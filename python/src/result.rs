@@ -1,0 +1,267 @@
+//! The result of a sweep, as the Python `Sweep` sees it: per-point arrays, the axes, and the
+//! command's own outputs — the JSON document, CSV and table written by `klgrid::report`, and
+//! the plot drawn by `klgrid::plot` — so that Python and the command never drift apart.
+
+use crate::errors::{input, to_py};
+use klgrid::analysis::Analysis;
+use klgrid::engine::SweepOutcome;
+use klgrid::model::grid::Grid;
+use klgrid::model::Family;
+use klgrid::plot::{self, Metric, PlotInput};
+use klgrid::report::{self, Format, Report};
+use numpy::PyArray1;
+use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyList, PyTuple};
+use std::io::{self, Write};
+use std::path::PathBuf;
+
+/// One finished sweep: the evaluation, its analysis and where the data came from.
+#[pyclass(frozen, module = "klgrid._core", name = "SweepResult")]
+pub struct SweepResult {
+    pub family: &'static dyn Family,
+    pub grid: Grid,
+    pub outcome: SweepOutcome,
+    pub analysis: Analysis,
+    /// `data` of the report: the path, the sample spec and seed, or `<array float64>`.
+    pub data_source: String,
+    pub data_seconds: f64,
+    /// `data_format` for data handed over as an array (`"array"`); `None`: as written.
+    pub data_format: Option<&'static str>,
+    /// What the command would print on stderr (the path `auto` chose).
+    pub notes: Vec<String>,
+    /// Address of the float64 samples evaluated (0 for streamed files): equal to the NumPy
+    /// array's own for a contiguous float64 array, which is evaluated in place.
+    pub data_address: usize,
+    /// Whether the samples evaluated are a copy of the array handed over.
+    pub data_copied: bool,
+    /// Wall seconds of the call's phases: `data_s` (drawing, converting, checking; 0 for
+    /// streamed files, read while evaluating), `engine_s` (opening the paths, compiling,
+    /// evaluating — the pipeline's `run`), `analysis_s` (entropy, KL, MLE, refinement,
+    /// intervals).
+    pub phases: [(&'static str, f64); 3],
+}
+
+impl SweepResult {
+    fn report(&self) -> Report<'_> {
+        Report {
+            family: self.family,
+            grid: &self.grid,
+            outcome: &self.outcome,
+            data_source: self.data_source.clone(),
+            data_seconds: self.data_seconds,
+            analysis: &self.analysis,
+        }
+    }
+}
+
+/// Keeps what the JSON writer writes up to its `points` array: the document's head.
+#[derive(Default)]
+struct HeadOnly {
+    buf: Vec<u8>,
+    done: bool,
+}
+
+/// Where the writer starts the per-point array (the last field of the document).
+const POINTS: &[u8] = b",\n  \"points\": [";
+
+impl Write for HeadOnly {
+    fn write(&mut self, b: &[u8]) -> io::Result<usize> {
+        if self.done {
+            return Err(io::Error::other("head complete"));
+        }
+        let from = self.buf.len().saturating_sub(POINTS.len());
+        self.buf.extend_from_slice(b);
+        if let Some(p) = self.buf[from..]
+            .windows(POINTS.len())
+            .position(|w| w == POINTS)
+        {
+            self.buf.truncate(from + p);
+            self.done = true;
+        }
+        Ok(b.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+fn output(e: io::Error) -> PyErr {
+    to_py(klgrid::Error::Output(e.to_string()))
+}
+
+#[pymethods]
+impl SweepResult {
+    /// The JSON document without its `points` (every other field, as the command writes it),
+    /// so that a grid of millions of points is not written to read the best point. Written by
+    /// the library's writer, stopped where the points begin.
+    fn head_json(&self, py: Python<'_>) -> PyResult<String> {
+        py.detach(|| {
+            let mut w = HeadOnly::default();
+            let res = report::json::write(&self.report(), &mut w);
+            if !w.done {
+                // No points array where expected: the whole document.
+                res?;
+            } else {
+                w.buf.extend_from_slice(b"\n}\n");
+            }
+            String::from_utf8(w.buf).map_err(io::Error::other)
+        })
+        .map_err(output)
+    }
+
+    /// The report in `format`: `json` (the document of `--format json`), `csv` or `table`.
+    fn write(&self, py: Python<'_>, format: &str) -> PyResult<String> {
+        let format: Format = format.parse().map_err(to_py)?;
+        py.detach(|| {
+            let mut buf = Vec::new();
+            report::write(&self.report(), format, &mut buf)?;
+            String::from_utf8(buf).map_err(io::Error::other)
+        })
+        .map_err(output)
+    }
+
+    /// Per grid point, in grid order (flat): `loglik` and `mean_loglik` (nats, −∞ outside the
+    /// support), `cross_entropy` = −mean_loglik, `kl` = cross_entropy − H(P) and `kl_exact`
+    /// (NaN where none) in the sweep's units, and `outside_support` (uint64). `kl` and
+    /// `kl_exact` only where the report has those columns.
+    fn arrays<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let p = &self.outcome.primary.partials;
+        let u = self.analysis.units;
+        let len = p.len();
+        let d = PyDict::new(py);
+        let col = |f: &dyn Fn(usize) -> f64| (0..len).map(f).collect::<Vec<f64>>();
+        d.set_item("loglik", PyArray1::from_vec(py, col(&|i| p.loglik(i))))?;
+        d.set_item(
+            "mean_loglik",
+            PyArray1::from_vec(py, col(&|i| p.mean_loglik(i))),
+        )?;
+        d.set_item(
+            "cross_entropy",
+            PyArray1::from_vec(py, col(&|i| u.of(-p.mean_loglik(i)))),
+        )?;
+        d.set_item("outside_support", PyArray1::from_vec(py, p.outside.clone()))?;
+        if let Some(k) = &self.analysis.kl {
+            d.set_item("kl", PyArray1::from_vec(py, col(&|i| u.of(k[i]))))?;
+        }
+        if let Some(k) = &self.analysis.kl_exact {
+            d.set_item("kl_exact", PyArray1::from_vec(py, col(&|i| u.of(k[i]))))?;
+        }
+        Ok(d)
+    }
+
+    /// The axes in grid order: `[(name, values), ...]`.
+    fn axes<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
+        let items = self
+            .grid
+            .axes()
+            .iter()
+            .map(|a| {
+                PyTuple::new(
+                    py,
+                    [
+                        a.name.clone().into_pyobject(py)?.into_any(),
+                        PyArray1::from_vec(py, a.values.clone()).into_any(),
+                    ],
+                )
+            })
+            .collect::<PyResult<Vec<_>>>()?;
+        PyList::new(py, items)
+    }
+
+    /// The grid's shape: the number of values of each axis, in grid order.
+    #[getter]
+    fn shape(&self) -> Vec<usize> {
+        self.grid.axes().iter().map(|a| a.values.len()).collect()
+    }
+
+    /// The family's parameter names, in its canonical order (the CSV's columns).
+    #[getter]
+    fn params(&self) -> Vec<&'static str> {
+        self.family.params().iter().map(|p| p.name).collect()
+    }
+
+    #[getter]
+    fn notes(&self) -> Vec<String> {
+        self.notes.clone()
+    }
+
+    #[getter]
+    fn data_address(&self) -> usize {
+        self.data_address
+    }
+
+    #[getter]
+    fn data_copied(&self) -> bool {
+        self.data_copied
+    }
+
+    /// Wall seconds of the call's phases (see the field).
+    #[getter]
+    fn phases(&self) -> Vec<(&'static str, f64)> {
+        self.phases.to_vec()
+    }
+
+    #[getter]
+    fn data_format(&self) -> Option<&'static str> {
+        self.data_format
+    }
+
+    /// Draws the sweep as `klgrid sweep --plot PATH` does: PNG or SVG by the extension;
+    /// `metric` `loglik`, `cross_entropy` or `kl`; `size` `WxH`; `pair` `A,B` (more than two
+    /// parameters: the 2-D profile of two).
+    #[pyo3(signature = (path, metric="loglik", size="1200x800", pair=None))]
+    fn plot(
+        &self,
+        py: Python<'_>,
+        path: PathBuf,
+        metric: &str,
+        size: &str,
+        pair: Option<&str>,
+    ) -> PyResult<()> {
+        plot::ImageFormat::from_path(&path).map_err(to_py)?;
+        let an = &self.analysis;
+        let metric = match metric {
+            "loglik" => Metric::Loglik,
+            "cross_entropy" => Metric::CrossEntropy,
+            "kl" => {
+                let entropy = an.entropy.as_ref().map(|h| h.value).ok_or_else(|| {
+                    input(format!(
+                        "--plot-metric kl needs H(P): {}",
+                        an.entropy_note.as_deref().unwrap_or("unknown")
+                    ))
+                })?;
+                Metric::Kl { entropy }
+            }
+            other => {
+                return Err(input(format!(
+                    "unknown plot metric '{other}' (expected loglik, cross_entropy or kl)"
+                )))
+            }
+        };
+        let ev = &self.outcome.primary;
+        let title = format!(
+            "{} — n = {}, {} points, {} ({}), nats",
+            self.family.name(),
+            ev.partials.n,
+            self.grid.len(),
+            ev.backend,
+            ev.strategy
+        );
+        let input = PlotInput {
+            family: self.family,
+            grid: &self.grid,
+            partials: &ev.partials,
+            metric,
+            best: self.outcome.best,
+            mle: an.mle.as_ref().map(|m| m.theta.as_slice()),
+            title,
+            size: plot::parse_size(size).map_err(to_py)?,
+            pair: pair
+                .map(|s| plot::parse_pair(s, &self.grid))
+                .transpose()
+                .map_err(to_py)?,
+        };
+        py.detach(|| plot::render(&input, &path)).map_err(to_py)
+    }
+}
