@@ -38,6 +38,7 @@ pub mod bench;
 pub mod cpu_fast;
 pub mod cpu_ref;
 pub mod error;
+pub mod expr;
 pub mod family;
 pub mod gpu;
 pub mod grid;
