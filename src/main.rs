@@ -46,6 +46,7 @@ fn main() {
         Command::Bench(a) => cli::bench::run(a),
         Command::Adapters => Ok(cli::adapters::run()),
         Command::Families(a) => Ok(cli::families::run(a)),
+        Command::Models(a) => cli::models::run(a),
     };
     let code = match result {
         Ok(code) => code,

@@ -15,8 +15,12 @@ use std::time::Instant;
 #[derive(Debug, Args)]
 pub struct JobArgs {
     /// Model family to sweep (see `klgrid families`)
-    #[arg(long, value_name = "NAME")]
-    pub family: String,
+    #[arg(long, value_name = "NAME", required_unless_present_any = ["model", "logpdf"],
+          conflicts_with_all = ["model", "logpdf"])]
+    pub family: Option<String>,
+
+    #[command(flatten)]
+    pub user_model: super::models::ModelArgs,
 
     /// Data file, or - for standard input: text (one number per line, or columns), .csv, .tsv,
     /// NumPy .npy, raw little-endian .f32/.f64; optionally .gz/.zst-compressed. Streamed in
@@ -143,13 +147,17 @@ impl Job {
 impl JobArgs {
     /// Validates the options and reads or draws the data.
     pub fn build(&self) -> Result<Job> {
-        let family = lookup(&self.family)?;
+        let family: &'static dyn Family = match &self.family {
+            Some(name) => lookup(name)?,
+            None => self.user_model.build()?,
+        };
         let specs = self
             .grid
             .iter()
             .map(|s| AxisSpec::parse(s))
             .collect::<Result<Vec<_>>>()?;
         let grid = Grid::new(family, specs)?;
+        super::models::check_grid(family, &grid)?;
         let t0 = Instant::now();
         let (data, data_source) = match (&self.data, &self.sample) {
             (Some(path), _) => {

@@ -6,6 +6,7 @@ pub mod bench;
 pub mod demo;
 pub mod families;
 pub mod job;
+pub mod models;
 pub mod progress;
 pub mod sweep;
 
@@ -47,4 +48,6 @@ pub enum Command {
     Adapters,
     /// List the distribution families with their parameters, domains and supports
     Families(families::FamiliesArgs),
+    /// Models written as expressions: `models check FILE` validates one and prints its split
+    Models(models::ModelsArgs),
 }

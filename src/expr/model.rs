@@ -380,8 +380,8 @@ impl UserModel {
             let centre = match (j, p.shift, f.part) {
                 (_, _, Some(false)) => " [f32 head of a double-float pair]".to_string(),
                 (_, _, Some(true)) => " [f32 tail of a double-float pair]".to_string(),
-                (0, Shift::Location, _) => " − c   [c: data mean, location centring]".into(),
-                (_, Shift::Linear, _) => " − s   [s: its data mean, linear centring]".into(),
+                (0, Shift::Location, _) => " − m   [m: its data mean, location centring]".into(),
+                (_, Shift::Linear, _) => " − m   [m: its data mean, linear centring]".into(),
                 _ => String::new(),
             };
             writeln!(w, "  f{j} = {}{centre}", show(f.expr)).unwrap();
@@ -389,7 +389,7 @@ impl UserModel {
         writeln!(w, "constants per grid point (host, f64, then f32):").unwrap();
         for (j, c) in p.consts.iter().enumerate() {
             let mut parts = Vec::new();
-            let c_pow = ["", "·c", "·c²"];
+            let c_pow = ["", "·m", "·m²"];
             for (i, t) in c.terms.iter().enumerate() {
                 if let Some(t) = t {
                     if p.g.num_value(*t) != Some(0.0) {
@@ -423,9 +423,9 @@ impl UserModel {
             w,
             "centring: {}",
             match p.shift {
-                Shift::Location => "location (f0 − c, constants paired with it − c)",
+                Shift::Location => "location (f0 − m, the constants paired with it − m)",
                 Shift::Linear =>
-                    "linear (every feature minus its mean; n·k(s, θ) added on the host)",
+                    "linear (every feature minus its mean m; n·k(m, θ) added on the host)",
                 Shift::None => "none",
             }
         )

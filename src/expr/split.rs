@@ -108,6 +108,55 @@ fn is_neg_inf(g: &Graph, id: Id) -> bool {
     g.num_value(id) == Some(f64::NEG_INFINITY)
 }
 
+/// Replaces `select(c, a, b)` by `a` wherever the x-only condition c holds on the whole
+/// support.
+fn drop_implied(g: &mut Graph, id: Id, support: Range, memo: &mut HashMap<Id, Id>) -> Id {
+    if !g.has_x(id) {
+        return id;
+    }
+    if let Some(&r) = memo.get(&id) {
+        return r;
+    }
+    let out = match g.node(id).clone() {
+        N::Sel(c, a, b) => {
+            if g.class(c) == Class::Data && interval::always_true(g, c, support) {
+                drop_implied(g, a, support, memo)
+            } else {
+                let (a, b) = (
+                    drop_implied(g, a, support, memo),
+                    drop_implied(g, b, support, memo),
+                );
+                g.sel(c, a, b)
+            }
+        }
+        N::U(op, a) => {
+            let a = drop_implied(g, a, support, memo);
+            g.u(op, a)
+        }
+        N::B(op, a, b) => {
+            let (a, b) = (
+                drop_implied(g, a, support, memo),
+                drop_implied(g, b, support, memo),
+            );
+            g.b(op, a, b)
+        }
+        N::PowI(a, n) => {
+            let a = drop_implied(g, a, support, memo);
+            g.powi(a, n)
+        }
+        N::Lse(v) => {
+            let v = v
+                .into_iter()
+                .map(|a| drop_implied(g, a, support, memo))
+                .collect();
+            g.lse(v)
+        }
+        _ => id,
+    };
+    memo.insert(id, out);
+    out
+}
+
 /// Strips top-level support conditions `select(c, v, -inf)` off `id`, collecting the c.
 fn strip_guards(g: &mut Graph, id: Id, guards: &mut Vec<Id>) -> Id {
     match g.node(id).clone() {
@@ -311,6 +360,23 @@ fn linearise(g: &mut Graph, id: Id) -> Option<Poly> {
             let m = g.b(Op2::Mul, a, r);
             linearise(g, m)?
         }
+        // select(c, A, B) with an x-only condition: B + [c]·(A − B), the indicator [c] folded
+        // into each x-only atom (and x replaced by v under c = (x == v)).
+        N::Sel(c, a, b) if g.class(c) == Class::Data => {
+            let (pa, pb) = (linearise(g, a)?, linearise(g, b)?);
+            let mut p = pb.clone();
+            let diff = pa
+                .into_iter()
+                .map(|t| (t, 1.0))
+                .chain(pb.into_iter().map(|t| (t, -1.0)));
+            for ((m, coef), sign) in diff {
+                let (atom, scale) = indicator_times(g, c, &m)?;
+                let s = g.num(sign * scale);
+                let coef = g.b(Op2::Mul, s, coef);
+                p.push((vec![atom], coef));
+            }
+            p
+        }
         N::PowI(a, n) if (2..=4).contains(&n) => {
             let mut m = a;
             for _ in 1..n {
@@ -332,6 +398,31 @@ fn linearise(g: &mut Graph, id: Id) -> Option<Poly> {
         }
     }
     (out.len() <= MAX_TERMS).then_some(out)
+}
+
+/// [c]·m for the x-only condition c and monomial m: an x-only atom and a number it is scaled
+/// by. Under c = (x == v), m(x) = m(v): the atom is [c] itself.
+fn indicator_times(g: &mut Graph, c: Id, m: &[Id]) -> Option<(Id, f64)> {
+    let (one, zero) = (g.num(1.0), g.num(0.0));
+    let ind = g.sel(c, one, zero);
+    let mut prod = one;
+    for &a in m {
+        prod = g.b(Op2::Mul, prod, a);
+    }
+    if m.is_empty() {
+        return Some((ind, 1.0));
+    }
+    if let N::B(Op2::Eq, p, q) = *g.node(c) {
+        let v = match (g.node(p), g.num_value(q), g.node(q), g.num_value(p)) {
+            (N::X, Some(v), _, _) | (_, _, N::X, Some(v)) => Some(v),
+            _ => None,
+        };
+        if let Some(v) = v {
+            let mv = g.eval(prod, v, &[]);
+            return mv.is_finite().then_some((ind, mv));
+        }
+    }
+    Some((g.sel(c, prod, zero), 1.0))
 }
 
 /// Builds the kernel graph from main-graph nodes: hoists maximal θ-only and x-only
@@ -419,6 +510,17 @@ impl Hoist<'_> {
         let node = self.g.node(id).clone();
         if let N::B(op, a, b) = node {
             let (ca, cb) = (self.g.class(a), self.g.class(b));
+            // Comparisons of an x-only value with a θ-only one.
+            if op.is_cmp() && !self.discrete {
+                let pair = match (ca, cb) {
+                    (Class::Data, Class::Theta) => Some((op, a, b)),
+                    (Class::Theta, Class::Data) => Some((op.swapped(), b, a)),
+                    _ => None,
+                };
+                if let Some((op, xv, tv)) = pair {
+                    return self.pair_compare(op, xv, tv);
+                }
+            }
             // Location forms of the centred feature.
             if let Some(f) = self.centred {
                 if matches!(op, Op2::Sub | Op2::Add) || op.is_cmp() {
@@ -439,17 +541,6 @@ impl Hoist<'_> {
                         let cs = self.shifted(a, if op == Op2::Add { 1.0 } else { -1.0 });
                         return self.k.b(op, cs, fk);
                     }
-                }
-            }
-            // Comparisons of an x-only value with a θ-only one.
-            if op.is_cmp() && !self.discrete {
-                let pair = match (ca, cb) {
-                    (Class::Data, Class::Theta) => Some((op, a, b)),
-                    (Class::Theta, Class::Data) => Some((op.swapped(), b, a)),
-                    _ => None,
-                };
-                if let Some((op, xv, tv)) = pair {
-                    return self.pair_compare(op, xv, tv);
                 }
             }
         }
@@ -523,7 +614,7 @@ impl Hoist<'_> {
 
 /// Maximal x-only sub-expressions of the coupled region below `id` that enter only in
 /// location forms (`f − t`, `t − f`, `f + t`, or compared with a θ-only value).
-fn location_feature(g: &Graph, roots: &[Id]) -> Option<Id> {
+fn location_feature(g: &Graph, roots: &[Id], discrete: bool) -> Option<Id> {
     let mut ok: HashMap<Id, bool> = HashMap::new();
     let mut order: Vec<Id> = Vec::new();
     let mut seen = std::collections::HashSet::new();
@@ -535,7 +626,12 @@ fn location_feature(g: &Graph, roots: &[Id]) -> Option<Id> {
         let kids = g.children(n);
         for &c in &kids {
             if g.class(c) == Class::Data {
-                let good = match g.node(n) {
+                let node = g.node(n);
+                // Continuous models compare double-float pairs (own features): no constraint.
+                if !discrete && matches!(node, N::B(op, _, _) if op.is_cmp()) {
+                    continue;
+                }
+                let good = match node {
                     N::B(op, a, b) if matches!(op, Op2::Sub | Op2::Add) || op.is_cmp() => {
                         (*a == c && g.class(*b) == Class::Theta)
                             || (*b == c && g.class(*a) == Class::Theta)
@@ -598,6 +694,9 @@ fn transcendental(k: &Graph, roots: &[Id]) -> bool {
 /// Splits `root` (a model's log-density in `g`).
 pub fn split(mut g: Graph, root: Id, support: Range, discrete: bool) -> Result<Plan> {
     let mut notes = Vec::new();
+    // 0. Conditions on x the declared support guarantees, anywhere (inside a family's
+    // log-density under logsumexp, say), hold.
+    let root = drop_implied(&mut g, root, support, &mut HashMap::new());
     // 1. Support conditions.
     let mut raw = Vec::new();
     let body = strip_guards(&mut g, root, &mut raw);
@@ -695,9 +794,12 @@ pub fn split(mut g: Graph, root: Id, support: Range, discrete: bool) -> Result<P
             h.plain_feature(f);
         }
         let mut kk = h.k.num(0.0);
+        let mut to_b = Vec::new();
         for (m, c) in &poly {
             match m.as_slice() {
                 [] => {}
+                // A number times an x-only atom is an x-only term: b(x).
+                [f] if h.g.class(*c) == Class::Constant => to_b.push((*f, *c)),
                 [f] => {
                     let fk = h.plain_feature(*f);
                     // Not shared with an equal constant: constant j is η of feature j.
@@ -711,6 +813,11 @@ pub fn split(mut g: Graph, root: Id, support: Range, discrete: bool) -> Result<P
         }
         let inside = conj(&mut h, &coupled_guards);
         let (features, consts, k) = (h.features, h.consts, h.k);
+        let mut b = b;
+        for (f, c) in to_b {
+            let t = g.b(Op2::Mul, c, f);
+            b = g.b(Op2::Add, b, t);
+        }
         if let Some((_, kappa)) = poly.iter().find(|(m, _)| m.is_empty()) {
             a = g.b(Op2::Add, a, *kappa);
         }
@@ -745,7 +852,7 @@ pub fn split(mut g: Graph, root: Id, support: Range, discrete: bool) -> Result<P
     // 4. General kernels: hoist, centring a location feature.
     let mut roots = vec![kroot];
     roots.extend(&coupled_guards);
-    let centred = location_feature(&g, &roots);
+    let centred = location_feature(&g, &roots, discrete);
     let mut h = Hoist {
         g: &mut g,
         k: Graph::default(),

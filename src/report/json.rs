@@ -172,6 +172,9 @@ pub fn write(r: &Report<'_>, w: &mut dyn Write) -> std::io::Result<()> {
         "params".into(),
         json!(fam.params().iter().map(|p| p.name).collect::<Vec<_>>()),
     );
+    if let Some(m) = crate::expr::model_of(fam) {
+        head.insert("model".into(), m.json(r.grid));
+    }
     head.insert("n".into(), json!(p.n));
     head.insert("data".into(), json!(r.data_source));
     let info = out.input.as_ref().map(|(i, _)| i);
