@@ -517,52 +517,93 @@ fn eval_ref(e: &RefExpr, x: f64, t: &[f64]) -> f64 {
     }
 }
 
+/// `op` over a block, the operator chosen once per block.
+fn map1(op: Op1, v: &mut [f64]) {
+    use super::graph::apply1;
+    macro_rules! each {
+        ($f:expr) => {
+            v.iter_mut().for_each(|x| *x = $f(*x))
+        };
+    }
+    match op {
+        Op1::Neg => each!(|a: f64| -a),
+        Op1::Log => each!(f64::ln),
+        Op1::Exp => each!(f64::exp),
+        Op1::Abs => each!(f64::abs),
+        Op1::Sqrt => each!(f64::sqrt),
+        Op1::Log1p => each!(f64::ln_1p),
+        o => each!(|a| apply1(o, a)),
+    }
+}
+
+/// `a op= b` over a block, the operator chosen once per block.
+fn map2(op: Op2, a: &mut [f64], b: &[f64]) {
+    use super::graph::apply2;
+    macro_rules! each {
+        ($f:expr) => {
+            a.iter_mut().zip(b).for_each(|(x, y)| *x = $f(*x, *y))
+        };
+    }
+    match op {
+        Op2::Add => each!(|x, y| x + y),
+        Op2::Sub => each!(|x, y| x - y),
+        Op2::Mul => each!(|x, y| x * y),
+        Op2::Div => each!(|x, y| x / y),
+        o => each!(|x, y| apply2(o, x, y)),
+    }
+}
+
 /// Evaluates the reference tree over a block of samples (`out[i]` for `xs[i]`): the same
-/// arithmetic as [`eval_ref`], one tree walk per block instead of per sample.
-fn eval_ref_block(e: &RefExpr, xs: &[f64], t: &[f64], out: &mut [f64]) {
-    use super::graph::{apply1, apply2, logsumexp};
+/// arithmetic as [`eval_ref`], one tree walk per block instead of per sample. `pool` recycles
+/// the temporary blocks.
+fn eval_ref_block(e: &RefExpr, xs: &[f64], t: &[f64], out: &mut [f64], pool: &mut Vec<Vec<f64>>) {
+    use super::graph::logsumexp;
     let n = xs.len();
+    let mut take = |pool: &mut Vec<Vec<f64>>| {
+        let mut b = pool.pop().unwrap_or_default();
+        b.resize(n, 0.0);
+        b
+    };
     match e {
         RefExpr::Num(v) => out[..n].fill(*v),
         RefExpr::X => out[..n].copy_from_slice(xs),
         RefExpr::P(j) => out[..n].fill(t[*j]),
         RefExpr::U(op, a) => {
-            eval_ref_block(a, xs, t, out);
-            for o in &mut out[..n] {
-                *o = apply1(*op, *o);
-            }
+            eval_ref_block(a, xs, t, out, pool);
+            map1(*op, &mut out[..n]);
         }
         RefExpr::B(op, a, b) => {
-            let mut tmp = vec![0.0; n];
-            eval_ref_block(a, xs, t, out);
-            eval_ref_block(b, xs, t, &mut tmp);
-            for (o, v) in out[..n].iter_mut().zip(&tmp) {
-                *o = apply2(*op, *o, *v);
-            }
+            let mut tmp = take(pool);
+            eval_ref_block(a, xs, t, out, pool);
+            eval_ref_block(b, xs, t, &mut tmp, pool);
+            map2(*op, &mut out[..n], &tmp);
+            pool.push(tmp);
         }
         RefExpr::PowI(a, p) => {
-            eval_ref_block(a, xs, t, out);
+            eval_ref_block(a, xs, t, out, pool);
             for o in &mut out[..n] {
                 *o = o.powi(*p);
             }
         }
         RefExpr::Sel(c, a, b) => {
-            let (mut tc, mut tb) = (vec![0.0; n], vec![0.0; n]);
-            eval_ref_block(c, xs, t, &mut tc);
-            eval_ref_block(a, xs, t, out);
-            eval_ref_block(b, xs, t, &mut tb);
+            let (mut tc, mut tb) = (take(pool), take(pool));
+            eval_ref_block(c, xs, t, &mut tc, pool);
+            eval_ref_block(a, xs, t, out, pool);
+            eval_ref_block(b, xs, t, &mut tb, pool);
             for i in 0..n {
                 if tc[i] == 0.0 {
                     out[i] = tb[i];
                 }
             }
+            pool.push(tc);
+            pool.push(tb);
         }
         RefExpr::Lse(v) => {
             let vals: Vec<Vec<f64>> = v
                 .iter()
                 .map(|a| {
-                    let mut b = vec![0.0; n];
-                    eval_ref_block(a, xs, t, &mut b);
+                    let mut b = take(pool);
+                    eval_ref_block(a, xs, t, &mut b, pool);
                     b
                 })
                 .collect();
@@ -573,13 +614,14 @@ fn eval_ref_block(e: &RefExpr, xs: &[f64], t: &[f64], out: &mut [f64]) {
                 }
                 out[i] = logsumexp(&row);
             }
+            pool.extend(vals);
         }
         RefExpr::Fam(f, args) => {
             let vals: Vec<Vec<f64>> = args
                 .iter()
                 .map(|a| {
-                    let mut b = vec![0.0; n];
-                    eval_ref_block(a, xs, t, &mut b);
+                    let mut b = take(pool);
+                    eval_ref_block(a, xs, t, &mut b, pool);
                     b
                 })
                 .collect();
@@ -594,6 +636,7 @@ fn eval_ref_block(e: &RefExpr, xs: &[f64], t: &[f64], out: &mut [f64]) {
                     f.ln_pdf(vals[0][i], &p)
                 };
             }
+            pool.extend(vals);
         }
     }
 }
@@ -662,9 +705,10 @@ impl Family for UserModel {
         let mut total = Neumaier::default();
         let mut outside = 0u64;
         let mut buf = [0f64; BLOCK];
+        let mut pool = Vec::new();
         for chunk in xs.chunks(BLOCK) {
             let buf = &mut buf[..chunk.len()];
-            eval_ref_block(&self.reference, chunk, theta, buf);
+            eval_ref_block(&self.reference, chunk, theta, buf, &mut pool);
             let mut lanes = [0f64; 8];
             for (i, (&x, &l)) in chunk.iter().zip(buf.iter()).enumerate() {
                 let v = l - lz;
@@ -816,6 +860,3 @@ impl Family for UserModel {
     }
 }
 
-// Silence "unused" for operator enums only used in patterns of other modules.
-#[allow(dead_code)]
-const _OPS: (Op1, Op2) = (Op1::Neg, Op2::Add);
