@@ -299,6 +299,7 @@ impl Graph {
     }
 
     /// a op b, folded and simplified (neutral elements).
+    #[allow(clippy::redundant_guards)]
     pub fn b(&mut self, op: Op2, a: Id, b: Id) -> Id {
         let (va, vb) = (self.num_value(a), self.num_value(b));
         if let (Some(x), Some(y)) = (va, vb) {

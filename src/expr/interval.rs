@@ -37,6 +37,7 @@ impl Range {
     }
 
     /// Whether the interval holds no number.
+    #[allow(clippy::nonminimal_bool)]
     pub fn is_empty(&self) -> bool {
         !(self.lo < self.hi || (self.lo == self.hi && !self.lo_open && !self.hi_open))
     }

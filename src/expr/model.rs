@@ -559,7 +559,7 @@ fn map2(op: Op2, a: &mut [f64], b: &[f64]) {
 fn eval_ref_block(e: &RefExpr, xs: &[f64], t: &[f64], out: &mut [f64], pool: &mut Vec<Vec<f64>>) {
     use super::graph::logsumexp;
     let n = xs.len();
-    let mut take = |pool: &mut Vec<Vec<f64>>| {
+    let take = |pool: &mut Vec<Vec<f64>>| {
         let mut b = pool.pop().unwrap_or_default();
         b.resize(n, 0.0);
         b
@@ -859,4 +859,3 @@ impl Family for UserModel {
         )))
     }
 }
-

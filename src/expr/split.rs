@@ -655,11 +655,7 @@ fn location_feature(g: &Graph, roots: &[Id], discrete: bool) -> Option<Id> {
 /// The θ-only maximal sub-expressions of `id`.
 fn theta_parts(g: &Graph, id: Id, out: &mut Vec<Id>) {
     match g.class(id) {
-        Class::Theta => {
-            if !out.contains(&id) {
-                out.push(id)
-            }
-        }
+        Class::Theta if !out.contains(&id) => out.push(id),
         Class::Coupled => {
             for c in g.children(id) {
                 theta_parts(g, c, out);
