@@ -113,6 +113,29 @@ impl RegisterKernel {
                     }
                 }
             }
+            if let N::PowI(a, p) = node {
+                if (2..=4).contains(&p) {
+                    // aⁿ as multiplications: a·a, (a·a)·a, (a·a)·(a·a).
+                    let x = arg(&a);
+                    let t = n_regs;
+                    n_regs += 1;
+                    insts.push(Inst::B(Op2::Mul, t, x, x));
+                    insts.push(match p {
+                        2 => Inst::B(Op2::Mul, dst, Src::R(t), Src::R(t)),
+                        3 => Inst::B(Op2::Mul, dst, Src::R(t), x),
+                        _ => Inst::B(Op2::Mul, dst, Src::R(t), Src::R(t)),
+                    });
+                    if p == 2 {
+                        // a·a directly.
+                        insts.pop();
+                        insts.pop();
+                        n_regs -= 1;
+                        insts.push(Inst::B(Op2::Mul, dst, x, x));
+                    }
+                    src.insert(n, Src::R(dst));
+                    continue;
+                }
+            }
             insts.push(match node {
                 N::U(op, a) => Inst::U(op, dst, arg(&a)),
                 N::B(op, a, b) => Inst::B(op, dst, arg(&a), arg(&b)),
@@ -171,56 +194,44 @@ impl Lanes<'_> {
     }
 }
 
-/// dst[s][g] = f(a(s, g), b(s, g)) for s < ns, monomorphised per operand kind so that every
-/// inner loop is a plain vectorisable loop over the grid points.
+/// One sample's operand: a row over the 64 grid points, or one value for all of them.
+enum Op<'a> {
+    Row(&'a [f32; G]),
+    Scalar(f32),
+}
+
+#[inline(always)]
+fn opnd<'a>(ln: &Lanes<'a>, a: Src, s: usize) -> Op<'a> {
+    match a {
+        Src::R(r) => Op::Row(ln.regs[r][s * G..(s + 1) * G].try_into().expect("G lanes")),
+        Src::C(j) => Op::Row(ln.consts[j * G..(j + 1) * G].try_into().expect("G lanes")),
+        Src::F(j) => Op::Scalar(ln.feats[j * S + s]),
+    }
+}
+
+/// dst[s][g] = f(a(s, g), b(s, g)) for s < ns: per sample, one fixed-length loop over the grid
+/// points (vectorised), specialised on whether each operand is a row or one value.
 #[inline(always)]
 fn bin<F: Fn(f32, f32) -> f32>(dst: &mut [f32], ln: &Lanes<'_>, a: Src, b: Src, ns: usize, f: F) {
-    macro_rules! body {
-        (|$s:ident, $g:ident| $av:expr, $bv:expr) => {
-            for $s in 0..ns {
-                let d = &mut dst[$s * G..($s + 1) * G];
-                for $g in 0..G {
-                    d[$g] = f($av, $bv);
+    for s in 0..ns {
+        let d: &mut [f32; G] = (&mut dst[s * G..(s + 1) * G]).try_into().expect("G lanes");
+        match (opnd(ln, a, s), opnd(ln, b, s)) {
+            (Op::Row(x), Op::Row(y)) => {
+                for g in 0..G {
+                    d[g] = f(x[g], y[g]);
                 }
             }
-        };
-    }
-    match (a, b) {
-        (Src::R(x), Src::R(y)) => {
-            let (x, y) = (ln.reg(x), ln.reg(y));
-            body!(|s, g| x[s * G + g], y[s * G + g])
-        }
-        (Src::R(x), Src::F(j)) => {
-            let (x, fj) = (ln.reg(x), ln.feat(j));
-            body!(|s, g| x[s * G + g], fj[s])
-        }
-        (Src::F(j), Src::R(y)) => {
-            let (fj, y) = (ln.feat(j), ln.reg(y));
-            body!(|s, g| fj[s], y[s * G + g])
-        }
-        (Src::R(x), Src::C(j)) => {
-            let (x, c) = (ln.reg(x), ln.row(j));
-            body!(|s, g| x[s * G + g], c[g])
-        }
-        (Src::C(j), Src::R(y)) => {
-            let (c, y) = (ln.row(j), ln.reg(y));
-            body!(|s, g| c[g], y[s * G + g])
-        }
-        (Src::F(i), Src::C(j)) => {
-            let (fi, c) = (ln.feat(i), ln.row(j));
-            body!(|s, g| fi[s], c[g])
-        }
-        (Src::C(j), Src::F(i)) => {
-            let (c, fi) = (ln.row(j), ln.feat(i));
-            body!(|s, g| c[g], fi[s])
-        }
-        (Src::F(i), Src::F(j)) => {
-            let (fi, fj) = (ln.feat(i), ln.feat(j));
-            body!(|s, g| fi[s], fj[s])
-        }
-        (Src::C(i), Src::C(j)) => {
-            let (c, e) = (ln.row(i), ln.row(j));
-            body!(|s, g| c[g], e[g])
+            (Op::Row(x), Op::Scalar(y)) => {
+                for g in 0..G {
+                    d[g] = f(x[g], y);
+                }
+            }
+            (Op::Scalar(x), Op::Row(y)) => {
+                for g in 0..G {
+                    d[g] = f(x, y[g]);
+                }
+            }
+            (Op::Scalar(x), Op::Scalar(y)) => d.fill(f(x, y)),
         }
     }
 }
