@@ -200,7 +200,7 @@ impl Special {
             Special::Log1p => ((-0.999, 50.0), 0.0, 4e-7),
             Special::Expm1 => ((-20.0, 20.0), 0.0, 4e-7),
             Special::Tanh => ((-12.0, 12.0), 0.0, 4e-7),
-            Special::Lgamma => ((0.001, 60.0), 1.5e-6, 1e-6),
+            Special::Lgamma => ((0.001, 60.0), 2.5e-6, 1e-6),
             Special::Erf => ((-6.0, 6.0), 3e-7, 4e-7),
             Special::Erfc => ((-3.0, 9.0), 0.0, 2e-5),
         }
