@@ -49,6 +49,7 @@ fn main() {
         Command::Bench(a) => cli::bench::run(a),
         Command::Adapters => cli::adapters::run(),
         Command::Families(a) => cli::families::run(a),
+        Command::Models(a) => cli::models::run(a),
     };
     let code = match result {
         Ok(code) => code,

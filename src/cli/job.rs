@@ -17,8 +17,12 @@ use std::time::Instant;
 #[derive(Debug, Args)]
 pub struct JobArgs {
     /// Model family to sweep (see `klgrid families`)
-    #[arg(long, value_name = "NAME")]
-    pub family: String,
+    #[arg(long, value_name = "NAME", required_unless_present_any = ["model", "logpdf"],
+          conflicts_with_all = ["model", "logpdf"])]
+    pub family: Option<String>,
+
+    #[command(flatten)]
+    pub user_model: super::models::ModelArgs,
 
     /// Data file, or - for standard input: text (one number per line, or columns), .csv, .tsv,
     /// NumPy .npy, raw little-endian .f32/.f64; optionally .gz/.zst-compressed. Streamed in
@@ -181,14 +185,29 @@ impl Job {
 
 impl JobArgs {
     /// Validates the options and reads or draws the data.
-    pub fn build(&self) -> Result<Job> {
-        let family = lookup(&self.family)?;
+    /// The family, or the user model (`--model`, `--logpdf`).
+    pub fn family(&self) -> Result<&'static dyn Family> {
+        match &self.family {
+            Some(name) => lookup(name),
+            None => self.user_model.build(),
+        }
+    }
+
+    /// The family and its validated grid (without the data).
+    pub fn family_and_grid(&self) -> Result<(&'static dyn Family, Grid)> {
+        let family = self.family()?;
         let specs = self
             .grid
             .iter()
             .map(|s| AxisSpec::parse(s))
             .collect::<Result<Vec<_>>>()?;
         let grid = Grid::new(family, specs)?;
+        super::models::check_grid(family, &grid)?;
+        Ok((family, grid))
+    }
+
+    pub fn build(&self) -> Result<Job> {
+        let (family, grid) = self.family_and_grid()?;
         let t0 = Instant::now();
         let (data, data_source) = match (&self.data, &self.sample) {
             (Some(path), _) => {

@@ -7,6 +7,7 @@ pub mod demo;
 pub mod families;
 pub mod job;
 pub mod merge;
+pub mod models;
 pub mod output;
 pub mod progress;
 pub mod scale;
@@ -54,4 +55,6 @@ pub enum Command {
     Adapters,
     /// List the distribution families with their parameters, domains and supports
     Families(families::FamiliesArgs),
+    /// Models written as expressions: `models check FILE` validates one and prints its split
+    Models(models::ModelsArgs),
 }

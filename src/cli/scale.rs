@@ -15,9 +15,9 @@ use klgrid::engine::shard::ShardOutput;
 use klgrid::engine::shard::{self, ShardData, ShardJob, Split};
 use klgrid::engine::{self, Hooks, Session, SessionOptions, StreamJob, SweepJob};
 use klgrid::input::{self, Column, InputSpec};
-use klgrid::model::grid::{AxisSpec, Grid};
+use klgrid::model::grid::Grid;
 use klgrid::model::sample_spec::{SampleSpec, DEFAULT_SEED};
-use klgrid::model::{lookup, Family};
+use klgrid::model::Family;
 use klgrid::plot::MetricChoice;
 use klgrid::report::{self, DataOrigin, Format, Report};
 use klgrid::{Error, Result};
@@ -93,13 +93,7 @@ pub fn intercept(args: &SweepArgs) -> Result<Option<i32>> {
 
 /// The family, the whole grid and the data of a sweep, without reading or drawing the data.
 pub fn parts(job: &JobArgs) -> Result<(&'static dyn Family, Grid, ShardData)> {
-    let family = lookup(&job.family)?;
-    let specs = job
-        .grid
-        .iter()
-        .map(|s| AxisSpec::parse(s))
-        .collect::<Result<Vec<_>>>()?;
-    let grid = Grid::new(family, specs)?;
+    let (family, grid) = job.family_and_grid()?;
     if job.seed.is_some() && job.sample.is_none() {
         return Err(Error::input("--seed only applies to --sample"));
     }

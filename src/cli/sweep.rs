@@ -206,14 +206,7 @@ struct PlotTarget {
 /// `--plot-metric kl` without any way to know H(P)).
 fn check_options(args: &SweepArgs) -> Result<Checked> {
     use klgrid::plot;
-    let family = klgrid::model::lookup(&args.job.family)?;
-    let specs = args
-        .job
-        .grid
-        .iter()
-        .map(|s| klgrid::model::grid::AxisSpec::parse(s))
-        .collect::<Result<Vec<_>>>()?;
-    let grid = klgrid::model::grid::Grid::new(family, specs)?;
+    let (family, grid) = args.job.family_and_grid()?;
     let truth = match (&args.truth, &args.job.sample) {
         (Some(t), _) => Some(
             SampleSpec::parse(t)

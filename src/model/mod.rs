@@ -4,6 +4,7 @@
 //!
 //! Nothing here knows how or where a grid is evaluated: that is [`crate::engine`].
 
+pub mod expr;
 pub mod families;
 pub mod family;
 pub mod grid;

@@ -187,6 +187,9 @@ fn head(r: &Report<'_>) -> Map<String, Value> {
         "params".into(),
         json!(fam.params().iter().map(|p| p.name).collect::<Vec<_>>()),
     );
+    if let Some(m) = crate::model::expr::model_of(fam) {
+        head.insert("model".into(), m.json(r.grid));
+    }
     head.insert("n".into(), json!(p.n));
     head.insert("data".into(), json!(r.data_source));
     let info = r.origin.info();

@@ -173,3 +173,28 @@ impl Timer {
         Ok(ticks[1].saturating_sub(ticks[0]) as f64 * self.period_ns * 1e-9)
     }
 }
+
+/// Compiles one WGSL compute shader (entry point `main`, layout derived from the
+/// shader) and checks the device's error scope, so a shader the driver rejects is
+/// an [`Error`] here rather than a panic at the first dispatch.
+pub(crate) fn compute_pipeline(
+    ctx: &GpuContext,
+    label: &str,
+    source: String,
+) -> Result<wgpu::ComputePipeline> {
+    let device = &ctx.device;
+    let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
+        label: Some(label),
+        source: wgpu::ShaderSource::Wgsl(source.into()),
+    });
+    let pipeline = device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+        label: Some(label),
+        layout: None,
+        module: &module,
+        entry_point: Some("main"),
+        compilation_options: Default::default(),
+        cache: None,
+    });
+    ctx.take_error()?;
+    Ok(pipeline)
+}

@@ -90,20 +90,7 @@ impl SweepPipeline {
         }
         let t0 = Instant::now();
         let src = sweep_source(family, shape);
-        let device = &ctx.device;
-        let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
-            label: Some(family.name()),
-            source: wgpu::ShaderSource::Wgsl(src.into()),
-        });
-        let pipeline = device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
-            label: Some(family.name()),
-            layout: None,
-            module: &module,
-            entry_point: Some("main"),
-            compilation_options: Default::default(),
-            cache: None,
-        });
-        ctx.take_error()?;
+        let pipeline = buffers::compute_pipeline(ctx, family.name(), src)?;
         let layout = pipeline.get_bind_group_layout(0);
         let p = Arc::new(SweepPipeline {
             pipeline,

@@ -6,6 +6,7 @@ pub mod adapter;
 pub(crate) mod buffers;
 pub mod codegen;
 pub mod evaluator;
+pub mod probe;
 pub mod reduce;
 pub mod shape;
 

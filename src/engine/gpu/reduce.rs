@@ -44,20 +44,7 @@ impl ReducePipeline {
         nf: usize,
     ) -> Result<Arc<ReducePipeline>> {
         let t0 = Instant::now();
-        let device = &ctx.device;
-        let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
-            label: Some("suffstats"),
-            source: wgpu::ShaderSource::Wgsl(reduce_source(form, nf).into()),
-        });
-        let pipeline = device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
-            label: Some("suffstats"),
-            layout: None,
-            module: &module,
-            entry_point: Some("main"),
-            compilation_options: Default::default(),
-            cache: None,
-        });
-        ctx.take_error()?;
+        let pipeline = buffers::compute_pipeline(ctx, "suffstats", reduce_source(form, nf))?;
         let layout = pipeline.get_bind_group_layout(0);
         let p = Arc::new(ReducePipeline {
             pipeline,
