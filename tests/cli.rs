@@ -583,3 +583,43 @@ fn readme_family_table_matches_the_registry() {
         "README.md's family table is stale; paste:\n{table}"
     );
 }
+
+/// `--quiet` leaves out the note saying which path `--backend auto` chose (and every other
+/// informational note); without it the note is printed once.
+#[test]
+fn quiet_silences_the_backend_auto_note() {
+    let args = |quiet: bool| {
+        let mut a = vec![
+            "sweep",
+            "--family",
+            "normal",
+            "--sample",
+            "normal(mu=1,sigma=2)",
+            "-n",
+            "1000",
+            "--points",
+            "none",
+        ];
+        a.extend(NORMAL_GRID);
+        if quiet {
+            a.push("--quiet");
+        }
+        a
+    };
+    let loud = klgrid(&args(false));
+    assert_eq!(loud.status.code(), Some(0), "{}", stderr(&loud));
+    assert_eq!(stderr(&loud).matches("backend auto:").count(), 1);
+    let quiet = klgrid(&args(true));
+    assert_eq!(quiet.status.code(), Some(0), "{}", stderr(&quiet));
+    let err = stderr(&quiet);
+    assert!(!err.contains("backend auto"), "{err}");
+    // The report is the same but for its timings.
+    let report = |o: &Output| {
+        String::from_utf8_lossy(&o.stdout)
+            .lines()
+            .filter(|l| !l.starts_with("time"))
+            .map(str::to_string)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(report(&loud), report(&quiet), "--quiet changes only stderr");
+}

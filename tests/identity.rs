@@ -458,6 +458,7 @@ fn gpu_refinement_and_identity_match_the_reference() {
         truth: Some(spec),
         refine: 3,
         units: Units::Nats,
+        replay: None,
     };
     let run = |path: EvalPath| {
         let out = engine::run(

@@ -103,3 +103,52 @@ fn a_fifo_is_read_once_with_the_full_analysis() {
     std::fs::remove_file(&fifo).unwrap();
     assert_same_analysis(&v, &file);
 }
+
+/// `--refine` on drawn data too many to keep in memory re-draws them (the same seeded blocks)
+/// for each round instead of failing (a regular file is read again the same way; a pipe, which
+/// cannot be read twice, is a one-line input error).
+#[test]
+fn refine_of_data_past_memory_streams_each_round_again() {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_klgrid"));
+    let n = (klgrid::engine::pipeline::KEEP_SAMPLES + 1000).to_string();
+    let o = c
+        .args([
+            "sweep",
+            "--family",
+            "normal",
+            "--sample",
+            "normal(mu=1,sigma=2)",
+            "-n",
+            &n,
+            "--grid",
+            "mu=0:2:5",
+            "--grid",
+            "sigma=1:3:5",
+            "--refine",
+            "1",
+            "--backend",
+            "cpu",
+            "--points",
+            "none",
+            "--format",
+            "json",
+        ])
+        .env("XDG_RUNTIME_DIR", std::env::temp_dir())
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(0), "{err}");
+    let doc: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let refined = &doc["refined"];
+    assert!(refined.is_object(), "no refinement in {doc}");
+    let theta = &refined["theta"];
+    assert!(
+        (theta["mu"].as_f64().unwrap() - 1.0).abs() < 0.01,
+        "{refined}"
+    );
+    assert!(
+        (theta["sigma"].as_f64().unwrap() - 2.0).abs() < 0.01,
+        "{refined}"
+    );
+    assert_eq!(refined["rounds"], 1, "{refined}");
+}

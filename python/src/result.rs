@@ -8,7 +8,7 @@ use klgrid::engine::SweepOutcome;
 use klgrid::model::grid::Grid;
 use klgrid::model::Family;
 use klgrid::plot::{self, Metric, PlotInput};
-use klgrid::report::{self, Format, Report};
+use klgrid::report::{self, DataOrigin, Format, Points, Report};
 use numpy::PyArray1;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList, PyTuple};
@@ -48,6 +48,10 @@ impl SweepResult {
             grid: &self.grid,
             outcome: &self.outcome,
             data_source: self.data_source.clone(),
+            origin: match &self.outcome.input {
+                Some((info, _)) => DataOrigin::Read(info),
+                None => DataOrigin::Drawn,
+            },
             data_seconds: self.data_seconds,
             analysis: &self.analysis,
         }
@@ -98,7 +102,7 @@ impl SweepResult {
     fn head_json(&self, py: Python<'_>) -> PyResult<String> {
         py.detach(|| {
             let mut w = HeadOnly::default();
-            let res = report::json::write(&self.report(), &mut w);
+            let res = report::json::write(&self.report(), Points::All, &mut w);
             if !w.done {
                 // No points array where expected: the whole document.
                 res?;

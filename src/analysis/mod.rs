@@ -12,6 +12,7 @@ pub mod refine;
 
 use crate::engine::pipeline::{SweepOutcome, CHUNK};
 use crate::engine::session::Session;
+use crate::input::Replay;
 use crate::model::sample_spec::SampleSpec;
 use identity::{Entropy, Identity, Units};
 use intervals::{Interval, Region};
@@ -26,6 +27,10 @@ pub struct AnalysisOptions {
     /// Refinement rounds (0: none).
     pub refine: u32,
     pub units: Units,
+    /// Data streamed and not kept: how to read them again, where the source allows, so that
+    /// `--refine` evaluates each round in one more streamed pass (`None`: refinement of such
+    /// data is an error).
+    pub replay: Option<Replay>,
 }
 
 /// The analysis of one sweep. Figures are in nats; `units` is applied when reporting.
@@ -97,12 +102,26 @@ pub fn analyse(
             outcome.primary.strategy,
             opts.refine,
         )?),
-        (_, None) if opts.refine > 0 => {
-            return Err(crate::Error::input(format!(
-                "--refine re-evaluates the data, but {NOT_IN_MEMORY} (n = {})",
-                p.n
-            )))
-        }
+        (Some(b), None) if opts.refine > 0 => match &opts.replay {
+            Some(replay) => Some(refine::refine_streamed(
+                session,
+                family,
+                grid,
+                &grid.theta(b),
+                p.mean_loglik(b),
+                replay,
+                outcome.primary.backend,
+                outcome.primary.strategy,
+                opts.refine,
+            )?),
+            None => {
+                return Err(crate::Error::input(format!(
+                    "--refine re-evaluates the data, but {NOT_IN_MEMORY} (n = {}) and the \
+                     source cannot be read again (standard input, a pipe); save them to a file",
+                    p.n
+                )))
+            }
+        },
         _ => None,
     };
     let mut mle_note = None;

@@ -20,11 +20,13 @@
 //! the bounds. Axes with one value and integer parameters keep their values. The refined point
 //! is the best point of all rounds (the latest on ties).
 
+use crate::engine::config::Backend;
 use crate::engine::config::{EvalPath, Strategy};
 use crate::engine::partials::Partials;
-use crate::engine::pipeline::evaluate;
+use crate::engine::pipeline::{evaluate, run_stream_limited, Silent, StreamJob, CHUNK};
 use crate::engine::session::Session;
 use crate::error::Result;
+use crate::input::Replay;
 use crate::model::grid::{linspace, AxisSpec, Grid, Spacing};
 use crate::model::{Domain, Family};
 use std::time::Instant;
@@ -173,6 +175,47 @@ pub fn refine(
     strategy: Strategy,
     rounds: u32,
 ) -> Result<Refined> {
+    let mut eval = |g: &Grid| Ok(evaluate(session, path, strategy, family, g, xs)?.partials);
+    refine_with(family, grid, start, start_mean_loglik, rounds, &mut eval)
+}
+
+/// [`refine`] over data too many to keep in memory: each round is one more streamed pass over
+/// `replay`, on the same path and strategy (the session's pipelines and device are reused).
+#[allow(clippy::too_many_arguments)]
+pub fn refine_streamed(
+    session: &Session,
+    family: &'static dyn Family,
+    grid: &Grid,
+    start: &[f64],
+    start_mean_loglik: f64,
+    replay: &Replay,
+    path: EvalPath,
+    strategy: Strategy,
+    rounds: u32,
+) -> Result<Refined> {
+    let mut eval = |g: &Grid| {
+        let job = StreamJob {
+            family,
+            grid: g.clone(),
+            backend: Backend::One(path),
+            strategy,
+        };
+        let reader = replay.open()?;
+        let out = run_stream_limited(session, &job, reader, CHUNK, 0, &mut |_| {}, &Silent)?;
+        Ok(out.primary.partials)
+    };
+    refine_with(family, grid, start, start_mean_loglik, rounds, &mut eval)
+}
+
+/// The refinement loop, with each round's grid evaluated by `eval`.
+fn refine_with(
+    family: &'static dyn Family,
+    grid: &Grid,
+    start: &[f64],
+    start_mean_loglik: f64,
+    rounds: u32,
+    eval: &mut dyn FnMut(&Grid) -> Result<Partials>,
+) -> Result<Refined> {
     let t0 = Instant::now();
     let mut done: Vec<Round> = Vec::new();
     let mut best = start.to_vec();
@@ -180,7 +223,7 @@ pub fn refine(
     for _ in 0..rounds {
         let current = done.last().map_or(grid, |r| &r.grid);
         let g = next_grid(family, current, &best)?;
-        let partials = evaluate(session, path, strategy, family, &g, xs)?.partials;
+        let partials = eval(&g)?;
         let Some(i) = partials.argmax() else { break };
         let ll = partials.mean_loglik(i);
         if ll >= best_ll {

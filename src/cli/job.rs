@@ -5,7 +5,7 @@ use klgrid::engine::gpu::KernelShape;
 use klgrid::engine::{
     parse_compare, Backend, BackendChoice, EvalPath, Session, SessionOptions, Strategy,
 };
-use klgrid::input::{self, Column, Format, InputSpec, SampleReader};
+use klgrid::input::{self, Column, Format, InputSpec, Replay, SampleReader};
 use klgrid::model::grid::{AxisSpec, Grid};
 use klgrid::model::sample_spec::{SampleSpec, DEFAULT_SEED, DRAW_IN_MEMORY, MAX_DRAWS};
 use klgrid::model::{lookup, Family};
@@ -59,7 +59,8 @@ pub struct JobArgs {
     #[arg(long, requires = "data", conflicts_with = "sample")]
     pub skip_nonfinite: bool,
 
-    /// No progress bar on stderr (it is shown only when stderr is a terminal)
+    /// No progress bar on stderr (it is shown only when stderr is a terminal) and no
+    /// informational notes (which path `--backend auto` chose); warnings still print
     #[arg(long, short = 'q')]
     pub quiet: bool,
 
@@ -139,6 +140,26 @@ pub enum JobData {
 }
 
 impl JobData {
+    /// How to read streamed data again from the start, where the source allows (a regular
+    /// file, the seeded draws); `None` for data in memory and for stdin or pipes.
+    pub fn replay(&self) -> Option<Replay> {
+        match self {
+            JobData::Memory(_) => None,
+            JobData::Input(spec) => Replay::of_input(spec),
+            JobData::Draw {
+                spec,
+                n,
+                seed,
+                integers,
+            } => {
+                let (spec, n, seed, integers) = (spec.clone(), *n, *seed, *integers);
+                Some(Replay::new(move || {
+                    Ok(Box::new(spec.reader(n, seed, integers)) as Box<dyn SampleReader>)
+                }))
+            }
+        }
+    }
+
     /// A reader of streamed data (`None` for data in memory).
     pub fn reader(&self) -> Result<Option<Box<dyn SampleReader>>> {
         Ok(match self {
@@ -207,6 +228,7 @@ impl JobArgs {
     }
 
     pub fn build(&self) -> Result<Job> {
+        super::output::set_quiet(self.quiet);
         let (family, grid) = self.family_and_grid()?;
         let t0 = Instant::now();
         let (data, data_source) = match (&self.data, &self.sample) {

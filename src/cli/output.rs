@@ -122,11 +122,29 @@ fn private_runtime_dir() -> Option<OsString> {
 
 /// Writes `klgrid: {msg}` and a newline on stderr; errors (a closed or full stderr) are ignored.
 pub fn note(msg: &str) {
+    if QUIET.load(Ordering::Relaxed) && is_info(msg) {
+        return;
+    }
     let mut line = String::with_capacity(msg.len() + 9);
     line.push_str("klgrid: ");
     line.push_str(msg);
     line.push('\n');
     let _ = io::stderr().lock().write_all(line.as_bytes());
+}
+
+/// `--quiet`: leave out the informational notes (see [`is_info`]).
+static QUIET: AtomicBool = AtomicBool::new(false);
+
+/// Sets `--quiet` for the rest of the process.
+pub fn set_quiet(quiet: bool) {
+    QUIET.store(quiet, Ordering::Relaxed);
+}
+
+/// A note that only says what klgrid chose or is doing (the path `--backend auto` took and why,
+/// the bench's current path), which `--quiet` leaves out (the JSON records the path); warnings
+/// and errors always print.
+fn is_info(msg: &str) -> bool {
+    msg.starts_with("backend auto: ") || msg.starts_with("bench: ")
 }
 
 /// How a write to the output ended badly.

@@ -280,6 +280,7 @@ fn run_devices(args: &SweepArgs, set: &AdapterSet) -> Result<i32> {
         truth,
         refine: args.refine,
         units: args.units,
+        replay: job.data.replay(),
     };
     let memory = match &job.data {
         super::job::JobData::Memory(xs) => Some(xs.as_slice()),
@@ -355,6 +356,7 @@ pub fn report_merged(merged: &Merged, opts: &ReportOptions<'_>) -> Result<i32> {
         truth,
         refine: 0,
         units: opts.units,
+        replay: None,
     };
     let mut an = analysis::analyse(
         &Session::default(),

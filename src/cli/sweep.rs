@@ -128,6 +128,7 @@ pub fn run(args: &SweepArgs) -> Result<i32> {
         truth: checked.truth,
         refine: args.refine,
         units: args.units,
+        replay: job.data.replay(),
     };
     // The samples the analysis needs: drawn, or kept by the pipeline from its one pass over a
     // streamed source (never read twice).

@@ -270,6 +270,42 @@ pub trait SampleReader: Send {
     }
 }
 
+/// A source that can be read again from its start, for analysis steps that need another pass
+/// over data too many to keep in memory (`--refine`): a regular file, or the seeded draws of
+/// `--sample`. Standard input, a FIFO or a process substitution is never one.
+#[derive(Clone)]
+pub struct Replay(std::sync::Arc<dyn Fn() -> Result<Box<dyn SampleReader>> + Send + Sync>);
+
+impl Replay {
+    /// A replay that calls `open` for every pass.
+    pub fn new(open: impl Fn() -> Result<Box<dyn SampleReader>> + Send + Sync + 'static) -> Self {
+        Replay(std::sync::Arc::new(open))
+    }
+
+    /// `spec` read again, when its source is a regular file (`None` for stdin, FIFOs, devices
+    /// and process substitutions, which a second open would not read from the start).
+    pub fn of_input(spec: &InputSpec) -> Option<Replay> {
+        match &spec.source {
+            Source::File(p) if std::fs::metadata(p).is_ok_and(|m| m.is_file()) => {
+                let spec = spec.clone();
+                Some(Replay::new(move || open(&spec)))
+            }
+            _ => None,
+        }
+    }
+
+    /// A new reader from the start of the data.
+    pub fn open(&self) -> Result<Box<dyn SampleReader>> {
+        (self.0)()
+    }
+}
+
+impl std::fmt::Debug for Replay {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Replay")
+    }
+}
+
 /// Opens `spec`: the file or stdin, the decompressor, and the format's reader (which reads
 /// the header, if the format has one, so that header errors come before any evaluation).
 pub fn open(spec: &InputSpec) -> Result<Box<dyn SampleReader>> {

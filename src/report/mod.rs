@@ -249,6 +249,7 @@ pub(crate) mod fixture {
             truth: Some(truth),
             refine: 0,
             units,
+            replay: None,
         };
         let analysis =
             analysis::analyse(&session, family, &grid, Some(&xs), &outcome, &opts).unwrap();
