@@ -42,6 +42,7 @@ __version__: str = _core.__version__
 __all__ = [
     "sweep",
     "bench",
+    "merge",
     "families",
     "adapters",
     "logspace",
@@ -595,6 +596,30 @@ def bench(
     for note in doc["notes"]:
         _log.info(note)
     return doc["report"]
+
+
+def merge(paths: Sequence[Union[str, "os.PathLike[str]"]], *, units: str = "nats") -> Sweep:
+    """Merges partial files into one sweep, as ``klgrid merge FILES`` does.
+
+    The files are the shards of one job (``klgrid sweep --shard I/K --partials-out FILE``,
+    ``--grid-shard I/K``, or MPI ranks), in any order. The sums are added exactly
+    (fixed-point), so the result is bit for bit the one process's, whatever the split; the
+    analysis is the one streamed data allow (closed-form MLE from the merged moments, H(P̂) of
+    discrete data from the merged counts), with notes for what needs the samples.
+
+    Raises
+    ------
+    InputError (a ValueError)
+        A file that is not a partial file, shards of different jobs, or a part missing or
+        given twice: the message is the one the command prints.
+    """
+    if isinstance(paths, (str, os.PathLike)):
+        paths = [paths]
+    core = _core.merge([os.fspath(p) for p in paths], units=units)
+    result = Sweep(core)
+    for note in result.notes:
+        _log.info(note)
+    return result
 
 
 def families() -> List[Dict[str, Any]]:

@@ -58,6 +58,9 @@ def sweep(
     column: Optional[str] = None,
     skip_nonfinite: bool = False,
 ) -> SweepResult: ...
+def merge(
+    paths: Sequence[Union[str, os.PathLike]], *, units: str = "nats"
+) -> SweepResult: ...
 def bench(
     family: str,
     *,

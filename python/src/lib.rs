@@ -29,6 +29,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<result::SweepResult>()?;
     m.add_function(wrap_pyfunction!(job::sweep, m)?)?;
     m.add_function(wrap_pyfunction!(job::bench, m)?)?;
+    m.add_function(wrap_pyfunction!(job::merge, m)?)?;
     m.add_function(wrap_pyfunction!(info::families, m)?)?;
     m.add_function(wrap_pyfunction!(info::adapters, m)?)?;
     m.add_function(wrap_pyfunction!(info::session_info, m)?)?;

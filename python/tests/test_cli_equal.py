@@ -188,3 +188,28 @@ def test_families_are_the_clis(cli):
         assert cells[5] == ("yes" if f["entropy"] else "no")
     normal = fams[0]
     assert normal["name"] == "normal" and [p["name"] for p in normal["params"]] == ["mu", "sigma"]
+
+
+def test_merge_of_partial_files_is_the_clis_merge_and_the_single_run(cli, tmp_path):
+    """klgrid.merge of the shards (given in any order) is `klgrid merge`'s document bit for bit,
+    and its arrays are the single process's."""
+    parts = []
+    for i in (1, 2, 3):
+        p = tmp_path / f"part{i}.klp"
+        run_cli(cli, "sweep", "--family", "normal", *NORMAL_CLI, "--backend", "cpu",
+                "--grid-shard", f"{i}/3", "--partials-out", p, "--quiet")
+        parts.append(p)
+    m = klgrid.merge(list(reversed(parts)))
+    _, out, _ = run_cli(cli, "merge", *parts, "--format", "json")
+    assert_same(strip(m.to_dict()), strip(json.loads(out)))
+    single = klgrid.sweep("normal", grid=NORMAL_GRID, backend="cpu", **NORMAL)
+    assert m.shape == single.shape == (16, 12)
+    assert np.array_equal(m.loglik, single.loglik)
+    assert m.best == single.best
+
+
+def test_merge_of_something_else_is_an_input_error(tmp_path):
+    p = tmp_path / "not-a-partial.klp"
+    p.write_text("hello\n")
+    with pytest.raises(klgrid.InputError):
+        klgrid.merge([p])

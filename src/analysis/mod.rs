@@ -7,6 +7,7 @@ use crate::model::grid::Grid;
 use crate::model::Family;
 pub mod identity;
 pub mod intervals;
+pub mod merged;
 pub mod mle;
 pub mod refine;
 

@@ -1,5 +1,6 @@
-//! Progress bars on stderr while data are streamed: bytes read (with throughput and, for files,
-//! ETA) and samples evaluated (with throughput). Shown only when stderr is a terminal and
+//! Progress bars on stderr: while data are streamed, bytes read (with throughput and, for files,
+//! ETA) and samples evaluated (with throughput); for data in memory, samples evaluated of n
+//! (with ETA; every path of `--backend both` counted). Shown only when stderr is a terminal and
 //! `--quiet` is not given, so stdout and redirected stderr stay clean.
 
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressState, ProgressStyle};
@@ -10,7 +11,8 @@ use std::time::Duration;
 
 /// The two bars, or nothing.
 pub struct Progress {
-    bars: Option<(MultiProgress, ProgressBar, ProgressBar)>,
+    /// The bars, the reading one only for streamed data.
+    bars: Option<(MultiProgress, Option<ProgressBar>, ProgressBar)>,
 }
 
 impl Progress {
@@ -52,7 +54,36 @@ impl Progress {
         read.enable_steady_tick(Duration::from_millis(200));
         eval.enable_steady_tick(Duration::from_millis(200));
         Progress {
-            bars: Some((multi, read, eval)),
+            bars: Some((multi, Some(read), eval)),
+        }
+    }
+
+    /// One bar for `n` samples in memory being evaluated, unless `quiet` or stderr is not a
+    /// terminal.
+    pub fn evaluating(quiet: bool, n: u64) -> Progress {
+        if quiet || !std::io::stderr().is_terminal() {
+            return Progress { bars: None };
+        }
+        let multi = MultiProgress::with_draw_target(ProgressDrawTarget::stderr());
+        let eval = ProgressBar::new(n);
+        if let Ok(style) = ProgressStyle::with_template(
+            "evaluate [{wide_bar}] {human_pos}/{human_len} samples ({rate} samples/s) ETA {eta}",
+        ) {
+            eval.set_style(
+                style
+                    .with_key(
+                        "rate",
+                        |state: &ProgressState, w: &mut dyn std::fmt::Write| {
+                            let _ = write!(w, "{:.3e}", state.per_sec());
+                        },
+                    )
+                    .progress_chars("=> "),
+            );
+        }
+        let eval = multi.add(eval);
+        eval.enable_steady_tick(Duration::from_millis(200));
+        Progress {
+            bars: Some((multi, None, eval)),
         }
     }
 
@@ -67,7 +98,9 @@ impl Progress {
     /// Removes the bars.
     pub fn finish(&self) {
         if let Some((_, read, eval)) = &self.bars {
-            read.finish_and_clear();
+            if let Some(read) = read {
+                read.finish_and_clear();
+            }
             eval.finish_and_clear();
         }
     }
@@ -75,7 +108,7 @@ impl Progress {
 
 impl Observer for Progress {
     fn read(&self, pos: Position) {
-        if let Some((_, read, _)) = &self.bars {
+        if let Some((_, Some(read), _)) = &self.bars {
             read.set_position(pos.bytes);
         }
     }

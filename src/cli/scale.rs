@@ -6,7 +6,7 @@ use super::job::JobArgs;
 use super::output::{self, Target};
 use super::sweep::{PlotArgs, SweepArgs};
 use clap::Args;
-use klgrid::analysis::identity::{self, Entropy, EntropyMethod, EntropySource, Units};
+use klgrid::analysis::identity::Units;
 use klgrid::analysis::{self, AnalysisOptions};
 use klgrid::engine::merge::Merged;
 use klgrid::engine::multi::{self, AdapterSet, DeviceSplit};
@@ -338,9 +338,6 @@ pub struct ReportOptions<'a> {
     pub plot: &'a PlotArgs,
 }
 
-/// Why parts of the analysis are missing after a merge.
-const MERGED: &str = "a merged sweep has the shards' partials, not the samples";
-
 /// Writes the report of a merged sweep: what `sweep` reports, with the closed-form MLE from the
 /// merged data summary, H(P̂) of discrete data from the merged counts, and the parts that need
 /// the samples (numeric MLE, refinement) left out with a note.
@@ -350,51 +347,7 @@ pub fn report_merged(merged: &Merged, opts: &ReportOptions<'_>) -> Result<i32> {
     }
     let family = merged.family;
     let outcome = &merged.outcome;
-    let truth = merged.truth.as_deref().map(SampleSpec::parse).transpose()?;
-    let no_truth = truth.is_none();
-    let aopts = AnalysisOptions {
-        truth,
-        refine: 0,
-        units: opts.units,
-        replay: None,
-    };
-    let mut an = analysis::analyse(
-        &Session::default(),
-        family,
-        &merged.grid,
-        None,
-        outcome,
-        &aopts,
-    )?;
-    let p = &outcome.primary.partials;
-    if family.integer_data() && no_truth {
-        match &merged.value_counts {
-            Some(c) => {
-                let h = identity::entropy_of_counts(c.clone(), p.n);
-                an.entropy = Some(Entropy {
-                    value: h,
-                    source: EntropySource::Empirical,
-                    method: EntropyMethod::Counts,
-                    error: None,
-                });
-                an.entropy_note = None;
-                an.kl = Some(identity::kl_column(p, h));
-                an.identity = identity::check(p, an.kl.as_deref());
-            }
-            None => {
-                an.entropy_note = Some(format!(
-                    "H(P̂) needs the counts of the distinct values, which the partial files hold for at most {} distinct values",
-                    klgrid::engine::partial_file::MAX_VALUE_COUNTS
-                ))
-            }
-        }
-    }
-    if let Some(n) = &mut an.mle_note {
-        *n = n.replace(
-            "the data were streamed and are too many to hold in memory",
-            MERGED,
-        );
-    }
+    let an = analysis::merged::analyse_merged(merged, opts.units)?;
     let rep = Report {
         family,
         grid: &merged.grid,

@@ -102,7 +102,10 @@ pub fn run(args: &SweepArgs) -> Result<i32> {
                 backend,
                 strategy,
             };
-            engine::run(&session, &sj, &mut |msg| output::note(msg))?
+            let progress = Progress::evaluating(job.quiet, xs.len() as u64);
+            let out = engine::run_observed(&session, &sj, &mut |msg| progress.note(msg), &progress);
+            progress.finish();
+            out?
         }
         data => {
             let reader = data.reader()?.expect("streamed data have a reader");

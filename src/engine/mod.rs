@@ -35,7 +35,8 @@ pub use config::{parse_compare, Backend, BackendChoice, EvalPath, Strategy};
 pub use evaluation::{ChunkEvaluator, Evaluation};
 pub use partials::{PartialSums, Partials};
 pub use pipeline::{
-    evaluate, evaluate_cpu, evaluate_cpu_ref, evaluate_gpu, evaluate_suffstats, run, run_stream,
-    run_stream_with, run_with, Hooks, Observer, Silent, StreamJob, SweepJob, SweepOutcome, CHUNK,
+    evaluate, evaluate_cpu, evaluate_cpu_ref, evaluate_gpu, evaluate_suffstats, run, run_observed,
+    run_stream, run_stream_with, run_with, Hooks, Observer, Silent, StreamJob, SweepJob,
+    SweepOutcome, CHUNK,
 };
 pub use session::{CancelHook, Compilations, Session, SessionOptions};

@@ -366,12 +366,33 @@ pub fn run(
     run_with(session, job, Hooks::default(), note)
 }
 
+/// [`run`] telling `observer` how many samples have been evaluated after each chunk (every
+/// path of `both` included), for a progress display.
+pub fn run_observed(
+    session: &Session,
+    job: &SweepJob<'_>,
+    note: &mut dyn FnMut(&str),
+    observer: &dyn Observer,
+) -> Result<SweepOutcome> {
+    run_hooked(session, job, Hooks::default(), note, observer)
+}
+
 /// [`run`] with [`Hooks`]: shards and several devices.
 pub fn run_with(
     session: &Session,
     job: &SweepJob<'_>,
+    hooks: Hooks<'_>,
+    note: &mut dyn FnMut(&str),
+) -> Result<SweepOutcome> {
+    run_hooked(session, job, hooks, note, &Silent)
+}
+
+fn run_hooked(
+    session: &Session,
+    job: &SweepJob<'_>,
     mut hooks: Hooks<'_>,
     note: &mut dyn FnMut(&str),
+    observer: &dyn Observer,
 ) -> Result<SweepOutcome> {
     if job.data.is_empty() {
         return Err(Error::input("the data set is empty"));
@@ -395,7 +416,7 @@ pub fn run_with(
             keep_limit: 0,
             keep: false,
             summary: None,
-            observer: &Silent,
+            observer,
             hooks: &mut hooks,
         },
     )?
