@@ -7,14 +7,17 @@ use crate::family::Family;
 use crate::gpu::KernelShape;
 use crate::grid::Grid;
 use crate::identity::{self, Entropy, Identity, Units};
-use crate::intervals::{self, Interval, Region};
+use crate::intervals::{Interval, IntervalMethod, Region, DEFAULT_LEVELS, REGION_LEVELS};
+use crate::likelihood::Likelihood;
 use crate::mle::{self, Mle};
+use crate::profile::{self, Uncertainty};
 use crate::refine::{self, Refined};
 use crate::sample_spec::SampleSpec;
 use crate::sweep::{Path, SweepOutcome};
 
-/// Options of the analysis (`sweep --true/--sample`, `--refine`, `--units`).
-#[derive(Debug, Clone, Default)]
+/// Options of the analysis (`sweep --true/--sample`, `--refine`, `--units`, `--intervals`,
+/// `--cl`, `--region-cl`).
+#[derive(Debug, Clone)]
 pub struct AnalysisOptions {
     /// The data-generating distribution P, when known.
     pub truth: Option<SampleSpec>,
@@ -24,6 +27,29 @@ pub struct AnalysisOptions {
     /// Adapter and kernel shape for refinement rounds on the GPU (as for the sweep).
     pub adapter: Option<String>,
     pub shape: Option<KernelShape>,
+    /// How intervals and regions are computed.
+    pub intervals: IntervalMethod,
+    /// Levels of the per-parameter intervals and of the joint regions.
+    pub levels: Vec<f64>,
+    pub region_levels: Vec<f64>,
+    /// Points per optimised profile curve, for `--plot` (0: none).
+    pub curve_points: usize,
+}
+
+impl Default for AnalysisOptions {
+    fn default() -> AnalysisOptions {
+        AnalysisOptions {
+            truth: None,
+            refine: 0,
+            units: Units::default(),
+            adapter: None,
+            shape: None,
+            intervals: IntervalMethod::default(),
+            levels: DEFAULT_LEVELS.to_vec(),
+            region_levels: REGION_LEVELS.to_vec(),
+            curve_points: 0,
+        }
+    }
 }
 
 /// The analysis of one sweep. Figures are in nats; `units` is applied when reporting.
@@ -41,9 +67,14 @@ pub struct Analysis {
     pub kl_exact: Option<Vec<f64>>,
     pub identity: Identity,
     pub mle: Option<Mle>,
+    /// Why there is no MLE, or that it lies on the boundary.
+    pub mle_note: Option<String>,
     pub refined: Option<Refined>,
+    /// One interval per free parameter, at 95% (or the highest level asked).
     pub intervals: Vec<Interval>,
     pub regions: Vec<Region>,
+    /// Every interval at every level, the errors at the MLE and the warnings.
+    pub uncertainty: Uncertainty,
 }
 
 /// Why a part of the analysis is missing for data that were streamed and not kept in memory.
@@ -102,24 +133,50 @@ pub fn analyse(
         }
         _ => None,
     };
-    let mle = match (&refined, best, xs) {
-        (_, _, None) => outcome.mle.as_ref().map(|t| Mle {
-            theta: t.clone(),
-            method: mle::MleMethod::ClosedForm,
-            mean_loglik: outcome.mle_mean_loglik.unwrap_or(f64::NAN),
-        }),
-        (Some(r), _, Some(xs)) => {
+    // Every likelihood evaluation behind the MLE, intervals and errors is f64-exact.
+    let lik = xs.map(|xs| Likelihood::new(family, grid, xs));
+    let (mle, mle_note) = match (&refined, best, &lik) {
+        (_, _, None) => match outcome.mle.as_ref() {
+            Some(t) => match mle::streamed_check(family, grid, t) {
+                Some(note) => (None, Some(note)),
+                None => (
+                    Some(Mle {
+                        theta: t.clone(),
+                        method: mle::MleMethod::ClosedForm,
+                        mean_loglik: outcome.mle_mean_loglik.unwrap_or(f64::NAN),
+                        on_boundary: false,
+                    }),
+                    None,
+                ),
+            },
+            None => (None, None),
+        },
+        (Some(r), _, Some(lik)) => {
             let g = r.rounds.last().map_or(grid, |x| &x.grid);
-            mle::estimate(family, g, xs, &r.theta)?
+            let o = mle::locate(family, g, lik, &r.theta);
+            (o.mle, o.note)
         }
-        (None, Some(b), Some(xs)) => mle::estimate(family, grid, xs, &grid.theta(b))?,
-        (None, None, _) => None,
+        (None, Some(b), Some(lik)) => {
+            let o = mle::locate(family, grid, lik, &grid.theta(b));
+            (o.mle, o.note)
+        }
+        (None, None, _) => (None, None),
     };
     let mut grids = vec![(grid, p)];
     if let Some(r) = &refined {
         grids.extend(r.rounds.iter().map(|x| (&x.grid, &x.partials)));
     }
-    let (intervals, regions) = intervals::all(family, &grids);
+    let settings = profile::Settings {
+        method: opts.intervals,
+        levels: opts.levels.clone(),
+        region_levels: opts.region_levels.clone(),
+        curve_points: opts.curve_points,
+        f32_tolerance: (outcome.primary.backend != "cpu-ref")
+            .then(|| family.kernel_class().tolerance()),
+    };
+    let uncertainty = profile::uncertainty(family, &grids, lik.as_ref(), mle.as_ref(), &settings);
+    let intervals = profile::primary(&uncertainty.intervals);
+    let regions = uncertainty.regions.clone();
     Ok(Analysis {
         units: opts.units,
         truth: opts.truth.clone(),
@@ -129,8 +186,10 @@ pub fn analyse(
         kl_exact,
         identity,
         mle,
+        mle_note,
         refined,
         intervals,
         regions,
+        uncertainty,
     })
 }

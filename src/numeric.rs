@@ -40,9 +40,51 @@ pub fn ln_factorial(x: f64) -> f64 {
     libm::lgamma(x + 1.0)
 }
 
+/// The trigamma function ψ′(x) = d²/dx² ln Γ(x) for x > 0: the recurrence
+/// ψ′(x) = ψ′(x + 1) + 1/x² up to x ≥ 12, then the asymptotic series
+/// ψ′(x) ≈ 1/x + 1/(2x²) + Σₖ B₂ₖ/x^(2k+1) (Bernoulli numbers B₂ … B₁₂), whose truncation error
+/// there is below 1e-16 relative.
+pub fn trigamma(mut x: f64) -> f64 {
+    if !(x > 0.0) {
+        return f64::NAN;
+    }
+    let mut acc = 0.0;
+    while x < 12.0 {
+        acc += 1.0 / (x * x);
+        x += 1.0;
+    }
+    let r = 1.0 / x;
+    let r2 = r * r;
+    // B₂ₖ for k = 1..6: 1/6, −1/30, 1/42, −1/30, 5/66, −691/2730.
+    let series = r2
+        * (1.0 / 6.0
+            + r2 * (-1.0 / 30.0
+                + r2 * (1.0 / 42.0
+                    + r2 * (-1.0 / 30.0 + r2 * (5.0 / 66.0 - r2 * 691.0 / 2730.0)))));
+    acc + r + 0.5 * r2 + r * series
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn trigamma_matches_known_values_and_the_recurrence() {
+        let pi2 = std::f64::consts::PI * std::f64::consts::PI;
+        assert!((trigamma(1.0) - pi2 / 6.0).abs() < 1e-15);
+        assert!((trigamma(0.5) - pi2 / 2.0).abs() < 1e-14);
+        // ψ′(n + 1) = π²/6 − Σ_{k ≤ n} 1/k².
+        let mut s = pi2 / 6.0;
+        for k in 1..40 {
+            s -= 1.0 / (k * k) as f64;
+            let t = trigamma(k as f64 + 1.0);
+            assert!((t - s).abs() < 1e-14, "{k}: {t} {s}");
+        }
+        // Large x: ψ′(x) ≈ 1/x + 1/(2x²).
+        let x = 1e8;
+        assert!((trigamma(x) - (1.0 / x + 0.5 / (x * x))).abs() < 1e-24);
+        assert!(trigamma(0.0).is_nan() && trigamma(-1.0).is_nan());
+    }
 
     #[test]
     fn neumaier_recovers_small_terms_lost_by_naive_summation() {

@@ -6,6 +6,7 @@ use super::progress::Progress;
 use clap::Args;
 use klgrid::analysis::{self, AnalysisOptions};
 use klgrid::input;
+use klgrid::intervals::IntervalMethod;
 use klgrid::report::{self, Format, Report};
 use klgrid::sample_spec::SampleSpec;
 use klgrid::sweep::{self, StreamJob, SweepJob};
@@ -45,7 +46,52 @@ pub struct SweepArgs {
     pub units: String,
 
     #[command(flatten)]
+    pub intervals: IntervalArgs,
+
+    #[command(flatten)]
     pub plot: PlotArgs,
+}
+
+/// Options of the intervals, regions and errors.
+#[derive(Debug, Args)]
+pub struct IntervalArgs {
+    /// How intervals and regions are computed: profile (the other parameters optimised in f64 on
+    /// the exact likelihood) or grid (read off the grid's values)
+    #[arg(long = "intervals", value_name = "METHOD", value_enum, default_value_t = IntervalMethod::Profile)]
+    pub method: IntervalMethod,
+
+    /// Confidence levels of the per-parameter intervals, comma-separated, each in (0, 1)
+    #[arg(long = "cl", value_name = "LEVELS", default_value = "0.6827,0.95")]
+    pub levels: String,
+
+    /// Confidence (coverage) levels of the joint two-parameter regions, comma-separated
+    #[arg(long = "region-cl", value_name = "LEVELS", default_value = "0.68,0.95")]
+    pub region_levels: String,
+}
+
+/// Parses `--cl`-style levels: comma-separated numbers in (0, 1), at most 8, duplicates dropped.
+fn parse_levels(flag: &str, s: &str) -> Result<Vec<f64>> {
+    let mut out: Vec<f64> = Vec::new();
+    for part in s.split(',') {
+        let v: f64 = part.trim().parse().map_err(|_| {
+            Error::input(format!(
+                "{flag} '{s}': '{}' is not a number (expected levels such as 0.6827,0.95)",
+                part.trim()
+            ))
+        })?;
+        if !(v > 0.0 && v < 1.0) {
+            return Err(Error::input(format!(
+                "{flag} '{s}': each level must lie strictly between 0 and 1 (got {v})"
+            )));
+        }
+        if !out.contains(&v) {
+            out.push(v);
+        }
+    }
+    if out.len() > 8 {
+        return Err(Error::input(format!("{flag}: at most 8 levels")));
+    }
+    Ok(out)
 }
 
 /// Options of `--plot`.
@@ -56,10 +102,11 @@ pub struct PlotArgs {
     #[arg(long, value_name = "PATH")]
     pub plot: Option<PathBuf>,
 
-    /// What the plot shows: the mean log-likelihood, the cross-entropy, or the KL divergence
-    /// (which needs H(P): --sample, --true, or discrete data)
-    #[arg(long, value_name = "METRIC", default_value = "loglik",
-          value_parser = ["loglik", "cross_entropy", "kl"])]
+    /// What the plot shows: Δ(−2 ln L) from the maximum (deviance), Δ mean log-likelihood
+    /// (delta_loglik), the mean log-likelihood, the cross-entropy, or the KL divergence (which
+    /// needs H(P): --sample, --true, or discrete data)
+    #[arg(long, value_name = "METRIC", default_value = "deviance",
+          value_parser = ["deviance", "delta_loglik", "loglik", "cross_entropy", "kl"])]
     pub plot_metric: String,
 
     /// Picture size in pixels
@@ -69,6 +116,14 @@ pub struct PlotArgs {
     /// With more than two parameters: draw the 2-D profile surface of these two
     #[arg(long, value_name = "A,B")]
     pub plot_pair: Option<String>,
+
+    /// Axis label of a parameter in the plot, e.g. --label 'mu=μ (GeV)' (repeatable)
+    #[arg(long = "label", value_name = "NAME=TEXT")]
+    pub labels: Vec<String>,
+
+    /// Title of the plot [default: the family and n]
+    #[arg(long, value_name = "TEXT")]
+    pub title: Option<String>,
 }
 
 /// Largest number of streamed samples the analysis reads back into memory (2²⁵: 256 MiB).
@@ -77,6 +132,8 @@ const ANALYSIS_IN_MEMORY: u64 = 1 << 25;
 /// Runs the sweep and writes the report; returns the exit code.
 pub fn run(args: &SweepArgs) -> Result<i32> {
     let format: Format = args.format.parse()?;
+    let levels = parse_levels("--cl", &args.intervals.levels)?;
+    let region_levels = parse_levels("--region-cl", &args.intervals.region_levels)?;
     let backend = args.backend.backend()?;
     let job = args.job.build()?;
     let strategy = args.backend.strategy.parse()?;
@@ -123,6 +180,10 @@ pub fn run(args: &SweepArgs) -> Result<i32> {
         units: args.units.parse()?,
         adapter: job.adapter.clone(),
         shape: job.shape,
+        intervals: args.intervals.method,
+        levels,
+        region_levels,
+        curve_points: if args.plot.plot.is_some() { 61 } else { 0 },
     };
     // The analysis re-reads streamed data into memory (numeric MLE, refinement, empirical
     // entropy) unless they are too many or came from stdin; then those parts are skipped with a
@@ -189,6 +250,9 @@ fn draw_plot(
     let p = &args.plot;
     plot::ImageFormat::from_path(path)?;
     let metric = match p.plot_metric.as_str() {
+        "deviance" => Metric::Deviance,
+        "delta_loglik" => Metric::DeltaLoglik,
+        "loglik" => Metric::Loglik,
         "cross_entropy" => Metric::CrossEntropy,
         "kl" => {
             let entropy = an.entropy.as_ref().map(|h| h.value).ok_or_else(|| {
@@ -199,17 +263,24 @@ fn draw_plot(
             })?;
             Metric::Kl { entropy }
         }
-        _ => Metric::Loglik,
+        other => {
+            return Err(Error::input(format!("unknown --plot-metric '{other}'")));
+        }
     };
     let ev = &outcome.primary;
-    let title = format!(
-        "{} — n = {}, {} points, {} ({}), nats",
-        family.name(),
-        ev.partials.n,
-        grid.len(),
-        ev.backend,
-        ev.strategy
-    );
+    let n = ev.partials.n as f64;
+    // The deviance's zero: S(θ̂) by the exact likelihood, else the grid's best point.
+    let peak = match an.uncertainty.s_hat {
+        Some(s) => s / n,
+        None => outcome
+            .best
+            .map_or(0.0, |b| ev.partials.mean_loglik(b)),
+    };
+    let title = p
+        .title
+        .clone()
+        .unwrap_or_else(|| format!("{}, n = {}", family.name(), ev.partials.n));
+    let labels = plot::parse_labels(&p.labels, grid)?;
     let input = PlotInput {
         family,
         grid,
@@ -224,8 +295,13 @@ fn draw_plot(
             .as_deref()
             .map(|s| plot::parse_pair(s, grid))
             .transpose()?,
+        intervals: &an.uncertainty.intervals,
+        regions: &an.regions,
+        curves: &an.uncertainty.curves,
+        peak,
+        labels: &labels,
     };
-    plot::render(&input, path)
+    plot::render(&input, path).map(|_| ())
 }
 
 /// Writes through `f` to `path`, or to stdout; a closed stdout pipe is not an error.

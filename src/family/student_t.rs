@@ -75,6 +75,47 @@ impl Family for StudentT {
             - 0.5 * (nu + 1.0) * (z * z / nu).ln_1p()
     }
 
+    /// μ, σ: location–scale with f(z) = −((ν + 1)/2)·ln(1 + z²/ν), f′ = −(ν + 1)z/(ν + z²),
+    /// f″ = −(ν + 1)(ν − z²)/(ν + z²)². ν: ∂ν = ½ψ((ν + 1)/2) − ½ψ(ν/2) − 1/(2ν)
+    /// − ½ln(1 + z²/ν) + (ν + 1)z²/(2ν(ν + z²)); ∂νν = ¼ψ′((ν + 1)/2) − ¼ψ′(ν/2) + 1/(2ν²)
+    /// + z²/(2ν(ν + z²)) − z²(ν² + 2ν + z²)/(2ν²(ν + z²)²); ∂νμ = z(z² − 1)/(σ(ν + z²)²),
+    /// ∂νσ = z²(z² − 1)/(σ(ν + z²)²).
+    fn ln_pdf_derivatives(&self, x: f64, t: &[f64], g: &mut [f64], h: &mut [f64]) -> bool {
+        use crate::numeric::trigamma;
+        use statrs::function::gamma::digamma;
+        let (nu, mu, sigma) = (t[0], t[1], t[2]);
+        let z = (x - mu) / sigma;
+        let z2 = z * z;
+        let q = nu + z2;
+        super::location_scale_derivatives(
+            z,
+            sigma,
+            -(nu + 1.0) * z / q,
+            -(nu + 1.0) * (nu - z2) / (q * q),
+            (1, 2, 3),
+            g,
+            h,
+        );
+        g[0] = 0.5 * digamma(0.5 * (nu + 1.0))
+            - 0.5 * digamma(0.5 * nu)
+            - 0.5 / nu
+            - 0.5 * (z2 / nu).ln_1p()
+            + (nu + 1.0) * z2 / (2.0 * nu * q);
+        h[0] = 0.25 * trigamma(0.5 * (nu + 1.0)) - 0.25 * trigamma(0.5 * nu)
+            + 0.5 / (nu * nu)
+            + z2 / (2.0 * nu * q)
+            - z2 * (nu * nu + 2.0 * nu + z2) / (2.0 * nu * nu * q * q);
+        let (nm, ns) = (
+            z * (z2 - 1.0) / (sigma * q * q),
+            z2 * (z2 - 1.0) / (sigma * q * q),
+        );
+        h[1] = nm;
+        h[3] = nm;
+        h[2] = ns;
+        h[6] = ns;
+        true
+    }
+
     fn in_support(&self, x: f64) -> bool {
         x.is_finite()
     }
