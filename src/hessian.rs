@@ -122,7 +122,10 @@ pub fn at_mle(lik: &Likelihood<'_>, theta: &[f64], vars: &[usize]) -> Errors {
     let fam: &dyn Family = lik.family();
     let k = vars.len();
     let (method, info) = match lik.derivatives(theta, vars) {
-        Some((_, h)) => (HessianMethod::Analytic, Some(h.iter().map(|v| -v).collect())),
+        Some((_, h)) => (
+            HessianMethod::Analytic,
+            Some(h.iter().map(|v| -v).collect()),
+        ),
         None => (
             HessianMethod::FiniteDifferences,
             finite_differences(lik, theta, vars),
@@ -225,7 +228,11 @@ mod tests {
         assert!(e.correlation.unwrap()[1].abs() < 1e-12);
         let fd = finite_differences(&lik, &t, &[0, 1]).unwrap();
         for (a, b) in fd.iter().zip(&e.information) {
-            assert!((a - b).abs() < 1e-6 * e.information[0], "{fd:?} {:?}", e.information);
+            assert!(
+                (a - b).abs() < 1e-6 * e.information[0],
+                "{fd:?} {:?}",
+                e.information
+            );
         }
     }
 

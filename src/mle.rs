@@ -18,7 +18,7 @@ use crate::family::{Domain, Family, MAX_KERNEL_CONSTS};
 use crate::grid::Grid;
 use crate::likelihood::Likelihood;
 use crate::numeric::Neumaier;
-use crate::optim::{maximise, Bounds, Fit, Side, WIDEN};
+use crate::optim::{maximise, Bounds, Side, WIDEN};
 use rayon::prelude::*;
 use std::collections::HashMap;
 
@@ -271,17 +271,26 @@ pub fn estimate(
     Ok(locate(family, grid, &lik, start).mle)
 }
 
+/// Distance beyond the grid, in unconstrained coordinates, from which an estimate is examined
+/// for a supremum at the boundary: e¹⁵ ≈ 3·10⁶ times beyond the grid's range for positive and
+/// (0, 1) parameters (15 axis spans for real ones).
+const FAR: f64 = 15.0;
+
 /// The MLE within the grid's model (parameters the grid holds fixed stay fixed; integer
 /// parameters are held at their value in `start`, the best grid point), or why it does not exist.
 ///
 /// The family's closed form is used where it applies; otherwise S is maximised numerically
-/// ([`crate::optim::maximise`], f64, from `start`). Either way the estimate must lie inside the
-/// search box ([`Bounds`], the grid widened by e³⁰ in the unconstrained coordinates). An optimum on
-/// the box's edge means S grows towards a boundary of the parameter space; the box is then widened
-/// by a further e¹⁰ and S maximised again:
-/// * if S still grows (by more than 10⁻⁶·n nats), the likelihood is unbounded there (σ → 0 on a
-///   single distinct value, a gamma or Weibull shape → ∞ on equal values, an exponential rate → ∞
-///   on zeros): the MLE does not exist (`mle` is `None`, `note` says towards which boundary);
+/// ([`crate::optim::maximise`], f64, from `start`, inside the search box [`Bounds`]: the grid
+/// widened by e³⁰ in the unconstrained coordinates). An estimate inside the grid widened by e¹⁵
+/// ([`FAR`]) is the MLE. Beyond that, S is growing towards a boundary of the parameter space (the
+/// optimiser slows down as S flattens there, or stops at the box's edge), and how S grows decides
+/// (S from the edge of the e¹⁵ zone to the estimate, and from there a further e¹⁰ out —
+/// [`PROBE`] — the other parameters maximised again each time):
+/// * if S grows by more than 10⁻⁶·n nats, the likelihood is unbounded there (σ → 0 on a single
+///   distinct value, a gamma or Weibull shape → ∞ on equal values, an exponential rate → ∞ on
+///   zeros): the MLE does not exist (`mle` is `None`, `note` says towards which boundary; a
+///   genuine maximum more than e¹⁵ ≈ 3·10⁶ times beyond the grid is reported the same way, with
+///   the advice to re-grid);
 /// * if S has converged and the boundary is a finite value (a rate → 0, p → 0 or 1), the MLE lies
 ///   on the boundary: it is reported with that value and `on_boundary` true;
 /// * if the boundary is at infinity (a Student-t ν → ∞), the supremum is not attained: no MLE.
@@ -297,6 +306,8 @@ pub fn locate(family: &dyn Family, grid: &Grid, lik: &Likelihood<'_>, start: &[f
     }
     let free: Vec<usize> = (0..params.len()).filter(|&j| fixed[j].is_none()).collect();
     let bounds = Bounds::new(family, grid, WIDEN);
+    let near = Bounds::new(family, grid, FAR);
+    let wider = Bounds::new(family, grid, WIDEN + PROBE);
     // S/n by the full density (what is reported).
     let exact = |t: &[f64]| {
         if family.integer_data() {
@@ -305,60 +316,30 @@ pub fn locate(family: &dyn Family, grid: &Grid, lik: &Likelihood<'_>, start: &[f
             LikelihoodData::Samples(xs).mean_loglik(family, t)
         }
     };
-    let inside = |t: &[f64]| {
-        free.iter().all(|&j| {
-            let u = bounds.u(j, t[j]);
-            u > bounds.lo[j] && u < bounds.hi[j]
-        })
-    };
     let none = |note: String| MleOutcome {
         mle: None,
         note: Some(note),
     };
+    let found = |theta: Vec<f64>, method: MleMethod, note: Option<String>| MleOutcome {
+        mle: Some(Mle {
+            mean_loglik: exact(&theta),
+            theta,
+            method,
+            on_boundary: false,
+        }),
+        note,
+    };
     // The closed form, when it applies; else the numeric search from the best grid point.
-    let mut method = MleMethod::Numeric;
-    let mut fit = None;
-    if let Some(t) = family.mle(xs, &fixed) {
-        let respects = fixed.iter().zip(&t).all(|(f, v)| f.is_none_or(|f| f == *v));
-        if respects && family.validate(&t).is_ok() {
-            let m = exact(&t);
-            if m.is_finite() && inside(&t) {
-                return MleOutcome {
-                    mle: Some(Mle {
-                        theta: t,
-                        method: MleMethod::ClosedForm,
-                        mean_loglik: m,
-                        on_boundary: false,
-                    }),
-                    note: None,
-                };
-            }
-            if m.is_finite() {
-                // Beyond the box: continue from its edge, as a numeric optimum there would.
-                let mut c = t.clone();
-                let mut at = Vec::new();
-                for &j in &free {
-                    let u = bounds.u(j, t[j]);
-                    if u <= bounds.lo[j] {
-                        c[j] = bounds.theta(j, bounds.lo[j]);
-                        at.push((j, Side::Lower));
-                    } else if u >= bounds.hi[j] {
-                        c[j] = bounds.theta(j, bounds.hi[j]);
-                        at.push((j, Side::Upper));
-                    }
-                }
-                method = MleMethod::ClosedForm;
-                fit = Some(Fit {
-                    loglik: lik.loglik(&c),
-                    theta: c,
-                    at_bound: at,
-                    converged: true,
-                });
-            }
+    let closed = family.mle(xs, &fixed).filter(|t| {
+        fixed.iter().zip(t).all(|(f, v)| f.is_none_or(|f| f == *v))
+            && family.validate(t).is_ok()
+            && lik.loglik(t).is_finite()
+    });
+    let (theta, s_fit, method) = match closed {
+        Some(t) => {
+            let s = lik.loglik(&t);
+            (t, s, MleMethod::ClosedForm)
         }
-    }
-    let fit = match fit {
-        Some(f) => f,
         None => {
             if !lik.loglik(start).is_finite() {
                 return none(
@@ -367,41 +348,89 @@ pub fn locate(family: &dyn Family, grid: &Grid, lik: &Likelihood<'_>, start: &[f
                         .into(),
                 );
             }
-            maximise(lik, &bounds, &free, start)
+            if free.is_empty() {
+                return found(start.to_vec(), MleMethod::ClosedForm, None);
+            }
+            let fit = maximise(lik, &bounds, &free, start);
+            if !fit.loglik.is_finite() {
+                return none("none: the numeric search found no point of finite likelihood".into());
+            }
+            (fit.theta, fit.loglik, MleMethod::Numeric)
         }
     };
-    if !fit.loglik.is_finite() {
-        return none("none: the numeric search found no point of finite likelihood".into());
+    // Parameters far beyond the grid, and on which side.
+    let far: Vec<(usize, Side)> = free
+        .iter()
+        .filter_map(|&j| {
+            let u = near.u(j, theta[j]);
+            if !(u > near.lo[j]) {
+                Some((j, Side::Lower))
+            } else if !(u < near.hi[j]) {
+                Some((j, Side::Upper))
+            } else {
+                None
+            }
+        })
+        .collect();
+    if far.is_empty() {
+        return found(theta, method, None);
     }
-    if fit.at_bound.is_empty() {
-        let m = exact(&fit.theta);
-        return MleOutcome {
-            mle: Some(Mle {
-                theta: fit.theta,
-                method,
-                mean_loglik: m,
-                on_boundary: false,
-            }),
-            note: None,
+    // The anchor: the estimate, clamped to the box. How much does S gain from the edge of the
+    // near zone (e¹⁵ beyond the grid) out to it, and from it a further e¹⁰ out (the other
+    // parameters maximised again each time)?
+    let mut anchor = theta.clone();
+    let mut inner = theta.clone();
+    let mut probe = theta.clone();
+    for &(j, side) in &far {
+        let u = bounds.u(j, theta[j]).clamp(bounds.lo[j], bounds.hi[j]);
+        anchor[j] = bounds.theta(j, u);
+        let (edge, d) = match side {
+            Side::Lower => (near.lo[j], -PROBE),
+            Side::Upper => (near.hi[j], PROBE),
         };
+        inner[j] = near.theta(j, edge);
+        probe[j] = bounds.theta(j, u + d);
     }
-    // On the box's edge: does S keep growing beyond it?
-    let wider = Bounds::new(family, grid, WIDEN + PROBE);
-    let beyond = maximise(lik, &wider, &free, &fit.theta);
-    let at = &fit.at_bound;
-    let towards = directions(family, at);
-    if unbounded(n, fit.loglik, beyond.loglik) {
+    let others: Vec<usize> = free
+        .iter()
+        .copied()
+        .filter(|j| !far.iter().any(|(k, _)| k == j))
+        .collect();
+    let refit = |t: &[f64]| {
+        let f = maximise(lik, &wider, &others, t);
+        (f.loglik.max(lik.loglik(t)), f.theta)
+    };
+    let (s_inner, _) = refit(&inner);
+    let (s_anchor, _) = refit(&anchor);
+    let s_anchor = s_anchor.max(if anchor == theta {
+        s_fit
+    } else {
+        f64::NEG_INFINITY
+    });
+    let (s_probe, probe_theta) = refit(&probe);
+    let towards = directions(family, &far);
+    // Growth beyond the grid: the likelihood is taken to be unbounded there (an MLE more than
+    // e¹⁵ beyond the grid is reported as such, with the advice to re-grid).
+    let grows = unbounded(n, s_inner, s_anchor) || unbounded(n, s_anchor, s_probe);
+    if grows {
         return none(format!(
             "does not exist: the likelihood grows without bound as {towards} (the data are \
-             degenerate for {}, e.g. a single distinct value)",
+             degenerate for {}, e.g. a single distinct value; or the maximum lies more than e¹⁵ \
+             beyond the grid, which would need a grid around it)",
             family.name()
         ));
     }
-    let mut theta = beyond.theta.clone();
-    for &(j, side) in at {
-        theta[j] = limit(params[j].domain, side);
+    let beyond_loglik = s_probe.max(s_anchor);
+    let beyond_theta = if s_probe >= s_anchor {
+        probe_theta
+    } else {
+        anchor.clone()
+    };
+    let mut limit_theta = beyond_theta;
+    for &(j, side) in &far {
+        limit_theta[j] = limit(params[j].domain, side);
     }
-    if at.iter().any(|&(j, _)| theta[j].is_infinite()) {
+    if far.iter().any(|&(j, _)| limit_theta[j].is_infinite()) {
         return none(format!(
             "does not exist: the likelihood approaches its supremum only as {towards} (the \
              data are fitted as well by that limit)"
@@ -413,9 +442,9 @@ pub fn locate(family: &dyn Family, grid: &Grid, lik: &Likelihood<'_>, start: &[f
              Wilks' χ² calibration of the intervals does not hold at a boundary)"
         )),
         mle: Some(Mle {
-            theta,
+            theta: limit_theta,
             method,
-            mean_loglik: beyond.loglik / n as f64,
+            mean_loglik: beyond_loglik / n as f64,
             on_boundary: true,
         }),
     }

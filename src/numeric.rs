@@ -40,6 +40,21 @@ pub fn ln_factorial(x: f64) -> f64 {
     libm::lgamma(x + 1.0)
 }
 
+/// ln Γ(x + ½) − ln Γ(x) for x > 0, without the cancellation of the difference at large x: the
+/// difference of `lgamma` below x = 20, else the asymptotic series
+/// ½ ln x − 1/(8x) + 1/(192x³) − 1/(640x⁵) + 17/(14336x⁷) − 31/(18432x⁹), whose truncation error is
+/// below 2e-17 relative there (checked against mpmath).
+pub fn ln_gamma_half_ratio(x: f64) -> f64 {
+    if x < 20.0 {
+        return ln_gamma(x + 0.5) - ln_gamma(x);
+    }
+    let r = 1.0 / x;
+    let r2 = r * r;
+    0.5 * x.ln()
+        - r * (1.0 / 8.0
+            - r2 * (1.0 / 192.0 - r2 * (1.0 / 640.0 - r2 * (17.0 / 14336.0 - r2 * 31.0 / 18432.0))))
+}
+
 /// The trigamma function ψ′(x) = d²/dx² ln Γ(x) for x > 0: the recurrence
 /// ψ′(x) = ψ′(x + 1) + 1/x² up to x ≥ 12, then the asymptotic series
 /// ψ′(x) ≈ 1/x + 1/(2x²) + Σₖ B₂ₖ/x^(2k+1) (Bernoulli numbers B₂ … B₁₂), whose truncation error
@@ -67,6 +82,24 @@ pub fn trigamma(mut x: f64) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn gamma_half_ratio_matches_mpmath_at_every_scale() {
+        // ln Γ(x + ½) − ln Γ(x) by mpmath at 50 digits.
+        for (x, want) in [
+            (0.7f64, -0.346_241_336_534_982_36f64),
+            (19.9, 1.489_079_119_236_097_9),
+            (20.0, 1.491_616_787_331_304_1),
+            (30.0, 1.696_432_217_001_399_3),
+            (1e4, 4.605_157_685_988_096_6),
+            (5e10, 12.317_644_421_184_779),
+        ] {
+            let got = ln_gamma_half_ratio(x);
+            // Below 20: lgamma's own accuracy (a few ulp of ln Γ); above: the series'.
+            let tol = if x < 20.0 { 2e-14 } else { 4e-16 * want.abs() };
+            assert!((got - want).abs() < tol, "{x}: {got} {want}");
+        }
+    }
 
     #[test]
     fn trigamma_matches_known_values_and_the_recurrence() {

@@ -23,7 +23,9 @@
 use crate::family::{Domain, Family};
 use crate::grid::Grid;
 use crate::hessian::Errors;
-use crate::intervals::{chi2_quantile, free_axes, Interval, IntervalMethod, Region, RegionRow, Span};
+use crate::intervals::{
+    chi2_quantile, free_axes, Interval, IntervalMethod, Region, RegionRow, Span,
+};
 use crate::likelihood::Likelihood;
 use crate::mle::Mle;
 use crate::optim::{cholesky, maximise, Bounds, Side, WIDEN};
@@ -294,12 +296,23 @@ impl<'a> Profile<'a> {
         let mut ends = [None, None];
         for (k, side) in [(0, Side::Lower), (1, Side::Upper)] {
             let sign = if k == 0 { -1.0 } else { 1.0 };
-            let r_max = if k == 0 { u_hat - b.lo[j] } else { b.hi[j] - u_hat };
+            let r_max = if k == 0 {
+                u_hat - b.lo[j]
+            } else {
+                b.hi[j] - u_hat
+            };
             let rd = |r: f64| self.root_deviance(&[j], &[u_hat + sign * r]);
             ends[k] = match self.crossing(&rd, rq, 1.1 * step, r_max) {
                 Some(r) => Some(b.theta(j, u_hat + sign * r)),
                 None if self.boundary.contains(&(j, side)) => {
-                    let l = b.theta(j, if k == 0 { f64::NEG_INFINITY } else { f64::INFINITY });
+                    let l = b.theta(
+                        j,
+                        if k == 0 {
+                            f64::NEG_INFINITY
+                        } else {
+                            f64::INFINITY
+                        },
+                    );
                     Some(l)
                 }
                 None => None,
@@ -460,11 +473,7 @@ fn grid_starts(
     let mut theta = vec![0.0; grid.n_params()];
     for i in 0..grid.len() {
         grid.theta_into(i, &mut theta);
-        let k = ax
-            .values
-            .iter()
-            .position(|&v| v == theta[j])
-            .unwrap_or(0);
+        let k = ax.values.iter().position(|&v| v == theta[j]).unwrap_or(0);
         let s = partials.loglik(i);
         if s > best[k].0 {
             best[k] = (s, i);
@@ -659,26 +668,32 @@ pub fn uncertainty(
         }
         _ => None,
     };
-    let profile_ivs: Option<Vec<Interval>> = profile.as_ref().map(|p| {
-        free.iter()
-            .flat_map(|&j| settings.levels.iter().map(move |&l| (j, l)))
-            .map(|(j, l)| p.interval(j, l))
-            .collect::<Vec<_>>()
-    })
-    .map(|mut v| {
-        v.sort_by_key(|iv| iv.param);
-        v
-    });
+    let profile_ivs: Option<Vec<Interval>> = profile
+        .as_ref()
+        .map(|p| {
+            free.iter()
+                .flat_map(|&j| settings.levels.iter().map(move |&l| (j, l)))
+                .map(|(j, l)| p.interval(j, l))
+                .collect::<Vec<_>>()
+        })
+        .map(|mut v| {
+            v.sort_by_key(|iv| iv.param);
+            v
+        });
     let use_profile = settings.method == IntervalMethod::Profile && profile.is_some();
     if settings.method == IntervalMethod::Profile && profile.is_none() && !free.is_empty() {
-        out.warnings.push(match (lik, mle) {
-            (None, _) => "intervals: read off the grid (method grid), because profile \
-                          intervals need the data in memory"
+        if lik.is_some() {
+            // The data are here but the MLE does not exist: no interval around it either.
+            out.warnings
+                .push("intervals: none, because the MLE does not exist (see mle_note)".to_string());
+            out.seconds = t0.elapsed().as_secs_f64();
+            return out;
+        }
+        out.warnings.push(
+            "intervals: read off the grid (method grid), because profile intervals need the \
+             data in memory"
                 .to_string(),
-            _ => "intervals: read off the grid (method grid), because there is no MLE to \
-                  profile around"
-                .to_string(),
-        });
+        );
     }
     if use_profile {
         let p = profile.as_ref().expect("profile");
@@ -692,7 +707,8 @@ pub fn uncertainty(
                 .collect();
         }
     } else {
-        out.method = (!grid_ivs.is_empty() || !grid_regions.is_empty()).then_some(IntervalMethod::Grid);
+        out.method =
+            (!grid_ivs.is_empty() || !grid_regions.is_empty()).then_some(IntervalMethod::Grid);
         out.intervals = grid_ivs.clone();
         out.regions = grid_regions;
         // What reading intervals off the grid costs in precision.
@@ -722,10 +738,10 @@ pub fn uncertainty(
                     crate::report::fmt_num(w)
                 ));
             }
-            let Some(pi) = profile_ivs
-                .as_ref()
-                .and_then(|v| v.iter().find(|p| p.param == iv.param && p.level == iv.level))
-            else {
+            let Some(pi) = profile_ivs.as_ref().and_then(|v| {
+                v.iter()
+                    .find(|p| p.param == iv.param && p.level == iv.level)
+            }) else {
                 continue;
             };
             if let (Some(gl), Some(gh), Some(pl), Some(ph)) =
@@ -851,8 +867,14 @@ mod tests {
             let iv = prof.interval(0, level);
             let half = m.theta[1] * ((iv.threshold / n).exp() - 1.0).sqrt();
             let (lo, hi) = (iv.span.low.unwrap(), iv.span.high.unwrap());
-            assert!((lo - (m.theta[0] - half)).abs() < 1e-7 * half, "{level}: {lo}");
-            assert!((hi - (m.theta[0] + half)).abs() < 1e-7 * half, "{level}: {hi}");
+            assert!(
+                (lo - (m.theta[0] - half)).abs() < 1e-7 * half,
+                "{level}: {lo}"
+            );
+            assert!(
+                (hi - (m.theta[0] + half)).abs() < 1e-7 * half,
+                "{level}: {hi}"
+            );
         }
         // σ with μ profiled (at μ = x̄): Pσ(v) = −n ln v − nσ̂²/(2v²): ends solve
         // n(ln(v/σ̂) + σ̂²/(2v²) − ½)·2 = q.

@@ -272,9 +272,7 @@ fn draw_plot(
     // The deviance's zero: S(θ̂) by the exact likelihood, else the grid's best point.
     let peak = match an.uncertainty.s_hat {
         Some(s) => s / n,
-        None => outcome
-            .best
-            .map_or(0.0, |b| ev.partials.mean_loglik(b)),
+        None => outcome.best.map_or(0.0, |b| ev.partials.mean_loglik(b)),
     };
     let title = p
         .title

@@ -254,7 +254,10 @@ fn legend_size<DB: DrawingBackend>(
 ) -> (i32, i32) {
     let w = entries
         .iter()
-        .map(|(t, _)| area.estimate_text_size(t, &font(fs)).map_or(0, |s| s.0 as i32))
+        .map(|(t, _)| {
+            area.estimate_text_size(t, &font(fs))
+                .map_or(0, |s| s.0 as i32)
+        })
         .max()
         .unwrap_or(0);
     let line = (fs * 1.45) as i32;
@@ -272,7 +275,10 @@ where
     DB::ErrorType: 'static,
 {
     let (w, h) = legend_size(area, entries, fs);
-    area.draw(&Rectangle::new([(x, y), (x + w, y + h)], WHITE.mix(0.88).filled()))?;
+    area.draw(&Rectangle::new(
+        [(x, y), (x + w, y + h)],
+        WHITE.mix(0.88).filled(),
+    ))?;
     area.draw(&Rectangle::new([(x, y), (x + w, y + h)], BLACK))?;
     let line = (fs * 1.45) as i32;
     for (k, (text, sw)) in entries.iter().enumerate() {
@@ -286,11 +292,17 @@ where
                         RGBColor(90, 90, 90).filled(),
                     ))?;
                 }
-                area.draw(&PathElement::new(vec![(sx0, cy), (sx1, cy)], c.stroke_width(wd)))?
+                area.draw(&PathElement::new(
+                    vec![(sx0, cy), (sx1, cy)],
+                    c.stroke_width(wd),
+                ))?
             }
             Swatch::Dashed(c) => {
                 for s in [(sx0, sx0 + 6), (sx0 + 10, sx1)] {
-                    area.draw(&PathElement::new(vec![(s.0, cy), (s.1, cy)], c.stroke_width(2)))?;
+                    area.draw(&PathElement::new(
+                        vec![(s.0, cy), (s.1, cy)],
+                        c.stroke_width(2),
+                    ))?;
                 }
             }
             Swatch::Band(c, a) => area.draw(&Rectangle::new(
@@ -334,7 +346,9 @@ fn legend_spot(
     let inside = |&(cx, cy): &(i32, i32)| {
         points
             .iter()
-            .filter(|&&(px, py)| px >= cx - 3 && px <= cx + w + 3 && py >= cy - 3 && py <= cy + h + 3)
+            .filter(|&&(px, py)| {
+                px >= cx - 3 && px <= cx + w + 3 && py >= cy - 3 && py <= cy + h + 3
+            })
             .count()
     };
     *candidates
@@ -408,11 +422,8 @@ where
     let gy: Vec<f64> = s.iter().map(|&v| input.value(v / n)).collect();
     let mut grid_pts: Vec<(f64, f64)> = gx.iter().copied().zip(gy.iter().copied()).collect();
     grid_pts.sort_by(|a, b| a.0.total_cmp(&b.0));
-    let exact: Option<Vec<(f64, f64)>> = input
-        .curves
-        .iter()
-        .find(|cv| cv.param == param)
-        .map(|cv| {
+    let exact: Option<Vec<(f64, f64)>> =
+        input.curves.iter().find(|cv| cv.param == param).map(|cv| {
             cv.points
                 .iter()
                 .map(|&(v, p)| (c(v), input.value(p / n)))
@@ -433,7 +444,11 @@ where
         let best = input.best.map(|b| grid.theta(b)[param]);
         let (a, b) = crate::profile::focus_range(grid, param, input.intervals, best);
         let dom = input.family.params()[param].domain;
-        [a, b].into_iter().filter(|&v| dom.contains(v)).map(c).collect()
+        [a, b]
+            .into_iter()
+            .filter(|&v| dom.contains(v))
+            .map(c)
+            .collect()
     } else {
         gx.clone()
     };
@@ -450,17 +465,24 @@ where
     let mut levels: Vec<f64> = ivs.iter().map(|iv| iv.level).collect();
     levels.sort_by(f64::total_cmp);
     levels.dedup();
-    let level_y = |l: f64| input.value(input.peak - crate::intervals::chi2_quantile(1, l) / (2.0 * n));
+    let level_y =
+        |l: f64| input.value(input.peak - crate::intervals::chi2_quantile(1, l) / (2.0 * n));
     let in_x = |p: &&(f64, f64)| p.0 >= x0 && p.0 <= x1;
     let (y0, y1) = match input.metric {
         super::Metric::Deviance | super::Metric::DeltaLoglik => {
-            let sign = if input.metric.lower_is_better() { 1.0 } else { -1.0 };
-            let top_level = levels.last().map_or(input.value(input.peak - 2.0 / n), |&l| level_y(l));
+            let sign = if input.metric.lower_is_better() {
+                1.0
+            } else {
+                -1.0
+            };
+            let top_level = levels
+                .last()
+                .map_or(input.value(input.peak - 2.0 / n), |&l| level_y(l));
             let mut far = sign * top_level * 1.6;
             // The grid's best point and its two neighbours stay visible.
-            if let Some(b) = (0..grid_pts.len()).min_by(|&i, &j| {
-                (sign * grid_pts[i].1).total_cmp(&(sign * grid_pts[j].1))
-            }) {
+            if let Some(b) = (0..grid_pts.len())
+                .min_by(|&i, &j| (sign * grid_pts[i].1).total_cmp(&(sign * grid_pts[j].1)))
+            {
                 for k in b.saturating_sub(1)..(b + 2).min(grid_pts.len()) {
                     let v = sign * grid_pts[k].1;
                     if v.is_finite() {
@@ -597,7 +619,10 @@ where
     for w in line.windows(2) {
         for k in 0..8 {
             let t = k as f64 / 8.0;
-            dense.push((w[0].0 + t * (w[1].0 - w[0].0), w[0].1 + t * (w[1].1 - w[0].1)));
+            dense.push((
+                w[0].0 + t * (w[1].0 - w[0].0),
+                w[0].1 + t * (w[1].1 - w[0].1),
+            ));
         }
     }
     dense.extend(line.last());
@@ -628,7 +653,10 @@ where
             pts.iter()
                 .map(|&p| Circle::new(p, 4, GRID_POINTS.stroke_width(2))),
         )?;
-        legend.push(("grid profile (max over grid)".into(), Swatch::Ring(GRID_POINTS)));
+        legend.push((
+            "grid profile (max over grid)".into(),
+            Swatch::Ring(GRID_POINTS),
+        ));
     }
     // MLE and best point.
     if let Some(m) = input.mle {
@@ -704,7 +732,11 @@ fn edges_or_single(c: &[f64]) -> Vec<f64> {
 fn pixel_cells(e: &[f64], pixels: usize, flip: bool) -> Vec<(usize, usize)> {
     let (lo, hi) = (e[0], e[e.len() - 1]);
     let cells = e.len() - 1;
-    let find = |v: f64| e.partition_point(|&x| x <= v).saturating_sub(1).min(cells - 1);
+    let find = |v: f64| {
+        e.partition_point(|&x| x <= v)
+            .saturating_sub(1)
+            .min(cells - 1)
+    };
     (0..pixels)
         .map(|p| {
             let (a, b) = (p as f64 / pixels as f64, (p + 1) as f64 / pixels as f64);
@@ -810,10 +842,17 @@ where
     // One raster image at the plotting area's pixel size; a pixel covering several cells shows
     // their best value.
     let (rx, ry) = chart.plotting_area().get_pixel_range();
-    let (w, h) = ((rx.end - rx.start).max(1) as usize, (ry.end - ry.start).max(1) as usize);
+    let (w, h) = (
+        (rx.end - rx.start).max(1) as usize,
+        (ry.end - ry.start).max(1) as usize,
+    );
     let (cx, cy) = (pixel_cells(&ex, w, false), pixel_cells(&ey, h, true));
     let mut img = vec![0u8; w * h * 3];
-    let sign = if input.metric.lower_is_better() { -1.0 } else { 1.0 };
+    let sign = if input.metric.lower_is_better() {
+        -1.0
+    } else {
+        1.0
+    };
     for (py, &(j0, j1)) in cy.iter().enumerate() {
         for (pxl, &(i0, i1)) in cx.iter().enumerate() {
             let mut best = f64::NEG_INFINITY;
@@ -891,8 +930,7 @@ where
     }
     if let Some(mle) = input.mle {
         let p = (coord(grid, a, mle[pa]), coord(grid, b, mle[pb]));
-        if p.0.is_finite() && p.1.is_finite() && p.0 >= x0 && p.0 <= x1 && p.1 >= y0 && p.1 <= y1
-        {
+        if p.0.is_finite() && p.1.is_finite() && p.0 >= x0 && p.0 <= x1 && p.1 >= y0 && p.1 <= y1 {
             chart.draw_series(std::iter::once(Cross::new(p, 8, BLACK.stroke_width(2))))?;
             legend.push(("MLE".into(), Swatch::Cross(BLACK)));
         }
@@ -976,14 +1014,25 @@ mod tests {
 
     #[test]
     fn nice_ticks_are_round_multiples() {
-        assert_eq!(nice_ticks(0.0, 3.0, 7), vec![0.0, 0.5, 1.0, 1.5, 2.0, 2.5, 3.0]);
+        assert_eq!(
+            nice_ticks(0.0, 3.0, 7),
+            vec![0.0, 0.5, 1.0, 1.5, 2.0, 2.5, 3.0]
+        );
         let t = nice_ticks(1.37, 1.62, 5);
-        assert!(t.iter().all(|v| ((v * 20.0).round() - v * 20.0).abs() < 1e-9), "{t:?}");
+        assert!(
+            t.iter()
+                .all(|v| ((v * 20.0).round() - v * 20.0).abs() < 1e-9),
+            "{t:?}"
+        );
     }
 
     #[test]
     fn clipping_cuts_polylines_at_the_bounds() {
-        let runs = clip(&[(0.0, 5.0), (1.0, 1.0), (2.0, 0.0), (3.0, 1.0), (4.0, 5.0)], 0.0, 3.0);
+        let runs = clip(
+            &[(0.0, 5.0), (1.0, 1.0), (2.0, 0.0), (3.0, 1.0), (4.0, 5.0)],
+            0.0,
+            3.0,
+        );
         assert_eq!(runs.len(), 1);
         let r = &runs[0];
         assert_eq!(r.first().unwrap(), &(0.5, 3.0));

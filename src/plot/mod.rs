@@ -141,7 +141,9 @@ pub fn parse_labels(labels: &[String], grid: &Grid) -> Result<Vec<(String, Strin
         .iter()
         .map(|l| {
             let (name, text) = l.split_once('=').ok_or_else(|| {
-                Error::input(format!("--label '{l}': expected NAME=TEXT, e.g. 'mu=μ (GeV)'"))
+                Error::input(format!(
+                    "--label '{l}': expected NAME=TEXT, e.g. 'mu=μ (GeV)'"
+                ))
             })?;
             let name = name.trim();
             if !grid.axes().iter().any(|a| a.name == name) {
@@ -323,9 +325,8 @@ pub fn render(input: &PlotInput<'_>, path: &Path) -> Result<Vec<PanelPixels>> {
         (2, _) => draw::Kind::Surface(free[0], free[1]),
         _ => draw::Kind::Profiles(free),
     };
-    let fail = |e: Box<dyn std::error::Error>| {
-        Error::Output(format!("--plot '{}': {e}", path.display()))
-    };
+    let fail =
+        |e: Box<dyn std::error::Error>| Error::Output(format!("--plot '{}': {e}", path.display()));
     match format {
         ImageFormat::Png => {
             let backend = plotters::prelude::BitMapBackend::new(path, input.size);
