@@ -152,8 +152,8 @@ impl Stats {
         s.add(self.n * family.log_norm(theta));
         s.add(self.data_sum);
         s.add(self.n * kappa);
-        for j in 0..self.ns {
-            s.add(eta[j] * self.t[j]);
+        for (e, t) in eta.iter().zip(&self.t).take(self.ns) {
+            s.add(e * t);
         }
         if family.shift() == Shift::Linear {
             let nf = family.n_features();

@@ -363,9 +363,9 @@ pub fn locate(family: &dyn Family, grid: &Grid, lik: &Likelihood<'_>, start: &[f
         .iter()
         .filter_map(|&j| {
             let u = near.u(j, theta[j]);
-            if !(u > near.lo[j]) {
+            if u.is_nan() || u <= near.lo[j] {
                 Some((j, Side::Lower))
-            } else if !(u < near.hi[j]) {
+            } else if u >= near.hi[j] {
                 Some((j, Side::Upper))
             } else {
                 None
@@ -459,9 +459,9 @@ pub fn streamed_check(family: &dyn Family, grid: &Grid, theta: &[f64]) -> Option
         .filter(|&j| fixed[j].is_none() && family.params()[j].domain != Domain::PositiveInteger)
         .filter_map(|j| {
             let u = bounds.u(j, theta[j]);
-            if !(u > bounds.lo[j]) {
+            if u.is_nan() || u <= bounds.lo[j] {
                 Some((j, Side::Lower))
-            } else if !(u < bounds.hi[j]) {
+            } else if u >= bounds.hi[j] {
                 Some((j, Side::Upper))
             } else {
                 None

@@ -60,7 +60,7 @@ pub fn ln_gamma_half_ratio(x: f64) -> f64 {
 /// ψ′(x) ≈ 1/x + 1/(2x²) + Σₖ B₂ₖ/x^(2k+1) (Bernoulli numbers B₂ … B₁₂), whose truncation error
 /// there is below 1e-16 relative.
 pub fn trigamma(mut x: f64) -> f64 {
-    if !(x > 0.0) {
+    if x.is_nan() || x <= 0.0 {
         return f64::NAN;
     }
     let mut acc = 0.0;
@@ -87,11 +87,11 @@ mod tests {
     fn gamma_half_ratio_matches_mpmath_at_every_scale() {
         // ln Γ(x + ½) − ln Γ(x) by mpmath at 50 digits.
         for (x, want) in [
-            (0.7f64, -0.346_241_336_534_982_36f64),
-            (19.9, 1.489_079_119_236_097_9),
-            (20.0, 1.491_616_787_331_304_1),
-            (30.0, 1.696_432_217_001_399_3),
-            (1e4, 4.605_157_685_988_096_6),
+            (0.7f64, -0.346_241_336_534_982_4f64),
+            (19.9, 1.489_079_119_236_098),
+            (20.0, 1.491_616_787_331_304),
+            (30.0, 1.696_432_217_001_399),
+            (1e4, 4.605_157_685_988_097),
             (5e10, 12.317_644_421_184_779),
         ] {
             let got = ln_gamma_half_ratio(x);

@@ -122,7 +122,7 @@ pub fn cholesky(a: &[f64], k: usize) -> Option<Vec<f64>> {
                 s -= l[i * k + m] * l[j * k + m];
             }
             if i == j {
-                if !(s > 0.0) || !s.is_finite() {
+                if s.is_nan() || s <= 0.0 || !s.is_finite() {
                     return None;
                 }
                 l[i * k + i] = s.sqrt();

@@ -43,6 +43,12 @@ const ROOT_TOL: f64 = 1e-8;
 /// Signed-root deviance beyond the support (S = −∞): finite, far above any threshold.
 const FAR: f64 = 1e6;
 
+/// A grid start: u of a grid value, and the θ of the best grid point there.
+type GridStart = (f64, Vec<f64>);
+
+/// A solved profile point: the fixed parameters, their u, the optimal θ.
+type Solved = (Vec<usize>, Vec<f64>, Vec<f64>);
+
 /// A profile curve: Pⱼ(v) at increasing values v of parameter `param`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ProfileCurve {
@@ -67,9 +73,9 @@ pub struct Profile<'a> {
     boundary: Vec<(usize, Side)>,
     /// Grid starts: per free parameter, per grid value (ascending u), the θ of the best grid
     /// point with that value.
-    grid_starts: Vec<(usize, Vec<(f64, Vec<f64>)>)>,
+    grid_starts: Vec<(usize, Vec<GridStart>)>,
     /// Solved points: (the fixed parameters, their u, the optimal θ).
-    cache: RefCell<Vec<(Vec<usize>, Vec<f64>, Vec<f64>)>>,
+    cache: RefCell<Vec<Solved>>,
     /// The largest profile value seen above S(θ̂) (a better optimum than the MLE), if any.
     above: RefCell<f64>,
 }
@@ -193,7 +199,7 @@ impl<'a> Profile<'a> {
     /// maximum), if it does.
     pub fn excess(&self) -> Option<f64> {
         let a = *self.above.borrow();
-        (a > self.s_hat).then(|| a - self.s_hat)
+        (a > self.s_hat).then_some(a - self.s_hat)
     }
 
     /// The profile at fixed parameters `fixed` (family indices) with unconstrained values `u`:
@@ -459,12 +465,7 @@ impl<'a> Profile<'a> {
 }
 
 /// Per grid value of axis j's parameter (ascending u): the θ of the best grid point there.
-fn grid_starts(
-    grid: &Grid,
-    partials: &Partials,
-    bounds: &Bounds,
-    j: usize,
-) -> Vec<(f64, Vec<f64>)> {
+fn grid_starts(grid: &Grid, partials: &Partials, bounds: &Bounds, j: usize) -> Vec<GridStart> {
     let Some(a) = grid.axes().iter().position(|x| x.param == j) else {
         return Vec::new();
     };
@@ -479,7 +480,7 @@ fn grid_starts(
             best[k] = (s, i);
         }
     }
-    let mut out: Vec<(f64, Vec<f64>)> = ax
+    let mut out: Vec<GridStart> = ax
         .values
         .iter()
         .zip(&best)
@@ -588,11 +589,8 @@ pub fn focus_range(grid: &Grid, j: usize, intervals: &[Interval], best: Option<f
         return (f64::NAN, f64::NAN);
     };
     let log = ax.spacing == crate::grid::Spacing::Log;
-    let (c, uc): (fn(f64) -> f64, fn(f64) -> f64) = if log {
-        (f64::ln, f64::exp)
-    } else {
-        (|v| v, |v| v)
-    };
+    let c = |v: f64| if log { v.ln() } else { v };
+    let uc = |v: f64| if log { v.exp() } else { v };
     let widest = intervals
         .iter()
         .filter(|iv| iv.param == j)
@@ -600,7 +598,7 @@ pub fn focus_range(grid: &Grid, j: usize, intervals: &[Interval], best: Option<f
     let Some((lo, hi)) = widest.and_then(|iv| Some((iv.span.low?, iv.span.high?))) else {
         return (ax.min, ax.max);
     };
-    if log && !(lo > 0.0) {
+    if log && (lo.is_nan() || lo <= 0.0) {
         return (ax.min, ax.max);
     }
     let w = c(hi) - c(lo);

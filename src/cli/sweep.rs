@@ -45,11 +45,12 @@ pub struct SweepArgs {
     #[arg(long, value_name = "UNITS", default_value = "nats", value_parser = ["nats", "bits"])]
     pub units: String,
 
+    // Boxed, so that the subcommand enum stays small (clippy::large_enum_variant).
     #[command(flatten)]
-    pub intervals: IntervalArgs,
+    pub intervals: Box<IntervalArgs>,
 
     #[command(flatten)]
-    pub plot: PlotArgs,
+    pub plot: Box<PlotArgs>,
 }
 
 /// Options of the intervals, regions and errors.

@@ -136,7 +136,7 @@ fn plain_tick(v: f64, span: f64) -> String {
 
 /// About `target` ticks at multiples of 1, 2 or 5 × 10ᵏ inside [lo, hi].
 pub fn nice_ticks(lo: f64, hi: f64, target: usize) -> Vec<f64> {
-    if !(hi > lo) || !lo.is_finite() || !hi.is_finite() {
+    if hi.is_nan() || lo.is_nan() || hi <= lo || !lo.is_finite() || !hi.is_finite() {
         return vec![lo];
     }
     let raw = (hi - lo) / target.max(1) as f64;
@@ -483,8 +483,8 @@ where
             if let Some(b) = (0..grid_pts.len())
                 .min_by(|&i, &j| (sign * grid_pts[i].1).total_cmp(&(sign * grid_pts[j].1)))
             {
-                for k in b.saturating_sub(1)..(b + 2).min(grid_pts.len()) {
-                    let v = sign * grid_pts[k].1;
+                for p in &grid_pts[b.saturating_sub(1)..(b + 2).min(grid_pts.len())] {
+                    let v = sign * p.1;
                     if v.is_finite() {
                         far = far.max(v * 1.08);
                     }
