@@ -243,8 +243,9 @@ impl<'a> Likelihood<'a> {
 
     /// The gradient and Hessian of S at θ with respect to the parameters `vars` (indices in the
     /// family's order): Σᵢ ∇ ln Q(xᵢ | θ) and Σᵢ ∇² ln Q(xᵢ | θ) from the family's analytic
-    /// derivatives (weighted by the counts for discrete data), row-major `vars.len()²`. `None`
-    /// when the family has none, or a sample is outside the support, or a value is not finite.
+    /// derivatives (weighted by the counts for discrete data), row-major `vars.len()²`, at a θ
+    /// where S is finite (every sample inside the support; not checked again here). `None` when
+    /// the family has none, or a value is not finite.
     pub fn derivatives(&self, theta: &[f64], vars: &[usize]) -> Option<(Vec<f64>, Vec<f64>)> {
         let p = theta.len();
         let k = vars.len();
@@ -259,9 +260,6 @@ impl<'a> Likelihood<'a> {
             let mut acc = vec![Neumaier::default(); k + k * k];
             let (mut g, mut h) = (vec![0.0; p], vec![0.0; p * p]);
             for (x, w) in pairs {
-                if fam.ln_pdf(x, theta) == f64::NEG_INFINITY {
-                    return None;
-                }
                 fam.ln_pdf_derivatives(x, theta, &mut g, &mut h);
                 for (a, &ja) in vars.iter().enumerate() {
                     acc[a].add(w * g[ja]);

@@ -10,12 +10,12 @@
 //! root of √Dⱼ − √χ²₁(L) (nearly linear in v, so Brent's method of the `argmin` crate converges in
 //! a few steps), bracketed by stepping outwards from θ̂ by the Wald half-width (from the Hessian)
 //! and doubling, in the unconstrained coordinate of θⱼ (ln θ for positive parameters, logit θ for
-//! those in (0, 1)), to 10⁻⁸ of the half-width. An end that is not reached inside the search box
+//! those in (0, 1)), to 10⁻⁷ of the half-width. An end that is not reached inside the search box
 //! ([`Bounds`]: the grid widened by e³⁰ in those coordinates) is open (`null`); for an MLE on the
 //! boundary of the parameter space that end is the boundary value.
 //!
 //! Joint regions (two free parameters x, y; the others, if any, profiled): {θ : D(x, y) ≤
-//! χ²₂(L)}. The boundary is traced along 72 rays from θ̂, in the unconstrained coordinates scaled
+//! χ²₂(L)}. The boundary is traced along 48 rays from θ̂, in the unconstrained coordinates scaled
 //! by the Wald covariance (so that the rays cross a quadratic deviance's ellipse at equal angles),
 //! each crossing found as for the intervals (`polygon`); `rows` give, at each grid value of x,
 //! the interval of y found the same way.
@@ -35,10 +35,10 @@ use argmin::solver::brent::BrentRoot;
 use std::cell::RefCell;
 
 /// Rays traced per joint region.
-const RAYS: usize = 72;
+const RAYS: usize = 48;
 
 /// Relative tolerance of the end points, as a fraction of the (Wald) half-width.
-const ROOT_TOL: f64 = 1e-8;
+const ROOT_TOL: f64 = 1e-7;
 
 /// Signed-root deviance beyond the support (S = −∞): finite, far above any threshold.
 const FAR: f64 = 1e6;
@@ -217,6 +217,14 @@ impl<'a> Profile<'a> {
             }
             t
         };
+        if vars.is_empty() {
+            // Nothing to profile: S itself.
+            let t = set(self.theta_hat.clone());
+            let s = self.lik.loglik(&t);
+            let mut above = self.above.borrow_mut();
+            *above = above.max(s);
+            return (s, t);
+        }
         // Candidate starts: the nearest solved point, the MLE, the best grid point at the
         // nearest grid value of the first fixed parameter.
         let mut starts = vec![set(self.theta_hat.clone())];
