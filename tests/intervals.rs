@@ -127,10 +127,10 @@ fn check(name: &str, a: &Analysis, r: &Value, tol: f64) {
 
 /// The acceptance on the committed data: for every built-in family, the 68.27% and 95%
 /// profile intervals agree with SciPy's profile likelihood to 1e-3 of their width (measured:
-/// ≤ 1.5e-5; asserted: 1e-4), the MLE to 1e-6, the standard errors with HESSE to 1e-3 (not for the uniform and the
-/// Laplace, whose likelihoods are not twice differentiable at the MLE: klgrid says its Hessian is
-/// not positive definite), on grids of 6–8 values per axis; the normal mixture's intervals hold
-/// its MLE.
+/// ≤ 1.5e-5; asserted: 1e-4), the MLE to 1e-6, the standard errors with HESSE to 1e-3 (not for
+/// the uniform and the Laplace, whose likelihoods are not twice differentiable at the MLE:
+/// klgrid says its Hessian is not positive definite), on grids of 6–8 values per axis; the
+/// normal mixture's intervals hold its MLE.
 #[test]
 fn profile_intervals_mle_and_errors_match_scipy_and_hesse_for_every_family() {
     let refs = reference();
