@@ -560,6 +560,17 @@ mod tests {
         }
     }
 
+    /// A streamed closed-form estimate 10⁻²⁰ of the grid's σ (the data have no spread) is not
+    /// reported; one inside the grid's box is.
+    #[test]
+    fn streamed_estimates_far_beyond_the_grid_are_not_reported() {
+        let fam = lookup("normal").unwrap();
+        let g = grid(fam, &["mu=0:3:4", "sigma=1:3:3"]);
+        let note = streamed_check(fam, &g, &[1.0, 1e-20]).unwrap();
+        assert!(note.contains("sigma → 0"), "{note}");
+        assert!(streamed_check(fam, &g, &[1.0, 2.5]).is_none());
+    }
+
     #[test]
     fn counts_and_samples_give_the_same_likelihood() {
         let fam = lookup("poisson").unwrap();

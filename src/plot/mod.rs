@@ -316,6 +316,11 @@ pub fn render(input: &PlotInput<'_>, path: &Path) -> Result<Vec<PanelPixels>> {
         .collect();
     let kind = match (free.len(), input.pair) {
         (_, Some((a, b))) => draw::Kind::Surface(a, b),
+        (0, _) if input.grid.axes().iter().any(|a| a.values.len() > 1) => {
+            return Err(Error::input(
+                "--plot: nothing to draw: every grid point has likelihood 0",
+            ))
+        }
         (0, _) => {
             return Err(Error::input(
                 "--plot: the grid has no axis with more than one value",
