@@ -137,6 +137,8 @@ pub fn run(args: &SweepArgs) -> Result<i32> {
     let region_levels = parse_levels("--region-cl", &args.intervals.region_levels)?;
     let backend = args.backend.backend()?;
     let job = args.job.build()?;
+    // Checked before the sweep, so that a typo costs no work.
+    klgrid::plot::parse_labels(&args.plot.labels, &job.grid)?;
     let strategy = args.backend.strategy.parse()?;
     let outcome = match &job.data {
         JobData::Memory(xs) => {
