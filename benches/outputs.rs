@@ -73,6 +73,7 @@ fn main() {
         truth: Some(truth),
         refine: 0,
         units: Units::Nats,
+        ..AnalysisOptions::default()
     };
     let (wall, cpu) = measure(|| {
         analysis::analyse(

@@ -384,6 +384,7 @@ pub fn sweep(
         truth,
         refine,
         units,
+        ..AnalysisOptions::default()
     };
     let base = run::session(adapter, shape);
     run::detached(py, &base, move |session| {

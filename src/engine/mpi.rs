@@ -50,6 +50,7 @@ fn error_to_bytes(e: &Error) -> Vec<u8> {
         Error::Gpu(m) => (2, m.clone()),
         Error::Numeric(m) => (3, m.clone()),
         Error::Output(m) => (4, m.clone()),
+        Error::Cancelled => (5, String::new()),
     };
     let mut b = vec![kind];
     b.extend_from_slice(msg.as_bytes());
@@ -63,6 +64,7 @@ fn error_from_bytes(b: &[u8]) -> Error {
         Some(2) => Error::Gpu(msg),
         Some(3) => Error::Numeric(msg),
         Some(4) => Error::Output(msg),
+        Some(5) => Error::Cancelled,
         _ => Error::Input(msg),
     }
 }
