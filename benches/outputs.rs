@@ -73,7 +73,7 @@ fn main() {
         truth: Some(truth),
         refine: 0,
         units: Units::Nats,
-        replay: None,
+        ..AnalysisOptions::default()
     };
     let (wall, cpu) = measure(|| {
         analysis::analyse(

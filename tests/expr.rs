@@ -375,3 +375,40 @@ fn wgsl_special_functions_meet_their_documented_accuracy_on_the_device() {
         );
     }
 }
+
+/// A model with a coupled `lgamma` term (evaluated on the host, once per distinct value) on
+/// continuous data: the f64 likelihood of the analysis (MLE, intervals) is the whole density,
+/// host terms included — not the device split a(θ) + b(x) + k alone.
+#[test]
+fn analysis_likelihood_of_a_model_with_host_terms_is_the_whole_density() {
+    use klgrid::analysis::mle::LikelihoodData;
+    let spec = ModelSpec::inline(
+        "-lgamma(1 + a*x) - x",
+        "a:(0.1,5)",
+        Some("0:10"),
+        false,
+        true,
+    )
+    .unwrap();
+    let m = expr::build(&spec).unwrap();
+    assert!(
+        m.has_host_terms(),
+        "the lgamma of a coupled argument goes to the host"
+    );
+    let xs: Vec<f64> = SampleSpec::parse("gamma(shape=2,rate=1)")
+        .unwrap()
+        .draw(5_000, 9)
+        .unwrap()
+        .into_iter()
+        .filter(|&x| x < 10.0)
+        .collect();
+    let data = LikelihoodData::new(m, &xs);
+    for a in [0.3, 1.0, 2.5] {
+        let want = xs.iter().map(|&x| m.ln_pdf(x, &[a])).sum::<f64>() / xs.len() as f64;
+        let got = data.mean_loglik(m, &[a]);
+        assert!(
+            (got - want).abs() < 1e-12 * want.abs().max(1.0),
+            "a = {a}: {got} vs {want}"
+        );
+    }
+}

@@ -3,36 +3,13 @@
 
 mod common;
 
+use common::{f, json, klgrid};
 use klgrid::analysis::identity::Units;
 use klgrid::analysis::mle::MleMethod;
 use klgrid::analysis::{self, AnalysisOptions};
 use klgrid::engine::{self, Backend, EvalPath, Session, SweepJob};
 use klgrid::model::sample_spec::SampleSpec;
 use serde_json::Value;
-use std::process::{Command, Output};
-
-fn klgrid(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_klgrid"))
-        .args(args)
-        .env("XDG_RUNTIME_DIR", std::env::temp_dir())
-        .output()
-        .expect("run klgrid")
-}
-
-fn json(args: &[&str]) -> Value {
-    let o = klgrid(args);
-    assert_eq!(
-        o.status.code(),
-        Some(0),
-        "{args:?}: {}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-    serde_json::from_slice(&o.stdout).unwrap()
-}
-
-fn f(v: &Value) -> f64 {
-    v.as_f64().unwrap_or_else(|| panic!("not a number: {v}"))
-}
 
 const ACCEPTANCE: [&str; 16] = [
     "sweep",
@@ -458,7 +435,7 @@ fn gpu_refinement_and_identity_match_the_reference() {
         truth: Some(spec),
         refine: 3,
         units: Units::Nats,
-        replay: None,
+        ..AnalysisOptions::default()
     };
     let run = |path: EvalPath| {
         let out = engine::run(

@@ -70,7 +70,27 @@ fn normal_surface_is_written_as_png_and_valid_svg() {
     let text = std::fs::read_to_string(&svg).unwrap();
     let doc = roxmltree::Document::parse(&text).expect("well-formed SVG");
     assert_eq!(doc.root_element().tag_name().name(), "svg");
-    assert!(doc.descendants().filter(|n| n.has_tag_name("rect")).count() >= 121 * 81);
+    // The heatmap is one embedded raster image (issue 16: not one <rect> per cell, which made a
+    // 1000×1000 grid a 90 MB SVG), and the text stays text.
+    let images: Vec<_> = doc
+        .descendants()
+        .filter(|n| n.has_tag_name("image"))
+        .collect();
+    assert_eq!(images.len(), 1);
+    let href = images[0]
+        .attributes()
+        .find(|a| a.name() == "href")
+        .map(|a| a.value().to_string())
+        .unwrap();
+    assert!(
+        href.starts_with("data:image/png;base64,"),
+        "{}",
+        &href[..40]
+    );
+    assert!(doc.descendants().filter(|n| n.has_tag_name("rect")).count() < 121 * 81 / 10);
+    assert!(doc
+        .descendants()
+        .any(|n| n.has_tag_name("text") && n.text().is_some_and(|t| t.contains("sigma"))));
 }
 
 #[test]

@@ -478,7 +478,27 @@ fn merge_refuses_missing_duplicate_overlapping_foreign_corrupted_and_newer_files
             &f("z.klp"),
         ],
         "expected I/K",
-    );
+    ); // The report's options belong to the merge: a shard refuses them instead of ignoring them.
+    for extra in [["--cl", "0.9"], ["--intervals", "grid"]] {
+        let mut args = vec![
+            "sweep",
+            "--data",
+            data.to_str().unwrap(),
+            "--family",
+            "normal",
+            "--grid",
+            g,
+            "--grid",
+            "sigma=1",
+            "--shard",
+            "1/2",
+            "--partials-out",
+        ];
+        let out = f("cl.klp");
+        args.push(&out);
+        args.extend(extra);
+        refused(&args, "give them to `klgrid merge`");
+    }
 }
 
 #[test]
@@ -503,7 +523,10 @@ fn a_merged_report_has_the_closed_form_mle_from_the_merged_summary_and_says_what
     .map(|s| s.to_string())
     .collect();
     shards_merged(&base, "--shard", 2, &d.join("m.json"));
-    sweep(&base, &[], &d.join("s.json"));
+    // A merged report has no samples, so its intervals are read off the grid (issue 16: the
+    // default profile method needs the data): the whole sweep's grid-read intervals are the
+    // ones to equal.
+    sweep(&base, &["--intervals", "grid"], &d.join("s.json"));
     let read = |f: &str| -> serde_json::Value {
         serde_json::from_str(&std::fs::read_to_string(d.join(f)).unwrap()).unwrap()
     };

@@ -440,7 +440,8 @@ class Sweep:
         """Draws the sweep as ``klgrid sweep --plot PATH`` does (PNG or SVG by the extension):
         the curve (one free parameter), the heatmap with the 68%/95% contours (two), or profile
         curves (more; ``pair=("a", "b")`` draws the 2-D profile of two). ``metric``:
-        ``"loglik"``, ``"cross_entropy"`` or ``"kl"`` (needs H(P)). Returns the path."""
+        ``"loglik"``, ``"cross_entropy"``, ``"kl"`` (needs H(P)), ``"deviance"`` (Δ(−2 ln L),
+        the command's default) or ``"delta_loglik"``. Returns the path."""
         p = pathlib.Path(os.fspath(path))
         size_s = size if isinstance(size, str) else "x".join(str(int(v)) for v in size)
         self._core.plot(p, metric, size_s, _pair(pair))

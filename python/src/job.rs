@@ -384,7 +384,7 @@ pub fn sweep(
         truth,
         refine,
         units,
-        replay: None,
+        ..AnalysisOptions::default()
     };
     let base = run::session(adapter, shape);
     run::detached(py, &base, move |session| {
@@ -605,7 +605,11 @@ pub fn merge(py: Python<'_>, paths: Vec<std::path::PathBuf>, units: &str) -> PyR
         let t0 = Instant::now();
         let merged = klgrid::engine::merge::merge_files(&paths)?;
         let t1 = Instant::now();
-        let an = analysis::merged::analyse_merged(&merged, units)?;
+        let opts = AnalysisOptions {
+            units,
+            ..AnalysisOptions::default()
+        };
+        let an = analysis::merged::analyse_merged(&merged, opts)?;
         let phases = [
             ("data_s", 0.0),
             ("engine_s", (t1 - t0).as_secs_f64()),

@@ -2,12 +2,12 @@
 //! command's own outputs — the JSON document, CSV and table written by `klgrid::report`, and
 //! the plot drawn by `klgrid::plot` — so that Python and the command never drift apart.
 
-use crate::errors::{input, to_py};
+use crate::errors::to_py;
 use klgrid::analysis::Analysis;
 use klgrid::engine::SweepOutcome;
 use klgrid::model::grid::Grid;
 use klgrid::model::Family;
-use klgrid::plot::{self, Metric, PlotInput};
+use klgrid::plot::{self, MetricChoice, PlotOptions};
 use klgrid::report::{self, DataOrigin, Format, Points, Report};
 use numpy::PyArray1;
 use pyo3::prelude::*;
@@ -48,6 +48,7 @@ impl SweepResult {
             grid: &self.grid,
             outcome: &self.outcome,
             data_source: self.data_source.clone(),
+            // Read from a file (streamed or into memory), else drawn or handed over as an array.
             origin: match &self.outcome.input {
                 Some((info, _)) => DataOrigin::Read(info),
                 None => DataOrigin::Drawn,
@@ -212,8 +213,9 @@ impl SweepResult {
     }
 
     /// Draws the sweep as `klgrid sweep --plot PATH` does: PNG or SVG by the extension;
-    /// `metric` `loglik`, `cross_entropy` or `kl`; `size` `WxH`; `pair` `A,B` (more than two
-    /// parameters: the 2-D profile of two).
+    /// `metric` `loglik` (the default here), `cross_entropy`, `kl`, `deviance` (the command's
+    /// default) or `delta_loglik`; `size` `WxH`; `pair` `A,B` (more than two parameters: the 2-D
+    /// profile of two).
     #[pyo3(signature = (path, metric="loglik", size="1200x800", pair=None))]
     fn plot(
         &self,
@@ -224,48 +226,24 @@ impl SweepResult {
         pair: Option<&str>,
     ) -> PyResult<()> {
         plot::ImageFormat::from_path(&path).map_err(to_py)?;
-        let an = &self.analysis;
-        let metric = match metric {
-            "loglik" => Metric::Loglik,
-            "cross_entropy" => Metric::CrossEntropy,
-            "kl" => {
-                let entropy = an.entropy.as_ref().map(|h| h.value).ok_or_else(|| {
-                    input(format!(
-                        "--plot-metric kl needs H(P): {}",
-                        an.entropy_note.as_deref().unwrap_or("unknown")
-                    ))
-                })?;
-                Metric::Kl { entropy }
-            }
-            other => {
-                return Err(input(format!(
-                    "unknown plot metric '{other}' (expected loglik, cross_entropy or kl)"
-                )))
-            }
-        };
-        let ev = &self.outcome.primary;
-        let title = format!(
-            "{} — n = {}, {} points, {} ({}), nats",
-            self.family.name(),
-            ev.partials.n,
-            self.grid.len(),
-            ev.backend,
-            ev.strategy
-        );
-        let input = PlotInput {
-            family: self.family,
-            grid: &self.grid,
-            partials: &ev.partials,
-            metric,
-            best: self.outcome.best,
-            mle: an.mle.as_ref().map(|m| m.theta.as_slice()),
-            title,
-            size: plot::parse_size(size).map_err(to_py)?,
+        let options = PlotOptions {
+            metric: metric.parse::<MetricChoice>().map_err(to_py)?,
+            size: Some(plot::parse_size(size).map_err(to_py)?),
             pair: pair
                 .map(|s| plot::parse_pair(s, &self.grid))
                 .transpose()
                 .map_err(to_py)?,
+            ..PlotOptions::default()
         };
-        py.detach(|| plot::render(&input, &path)).map_err(to_py)
+        let input = plot::sweep_input(
+            self.family,
+            &self.grid,
+            &self.outcome,
+            &self.analysis,
+            &options,
+        )
+        .map_err(to_py)?;
+        py.detach(|| plot::render(&input, &path).map(|_| ()))
+            .map_err(to_py)
     }
 }

@@ -29,19 +29,66 @@
 use crate::engine::partials::Partials;
 use crate::model::grid::{Grid, Spacing};
 use crate::model::{Domain, Family};
+use statrs::distribution::{ChiSquared, Continuous, ContinuousCDF, Normal};
 
-/// χ²₁ quantile at 0.95.
-pub const CHI2_1_95: f64 = 3.841_458_820_694_124;
-
-/// Confidence level of the per-parameter intervals.
+/// Confidence level of the per-parameter intervals of [`interval`] and [`all`].
 pub const INTERVAL_LEVEL: f64 = 0.95;
 
-/// Levels of the joint regions.
+/// Default levels of the per-parameter intervals (`--cl`): 68.27% (one standard deviation of a
+/// normal) and 95%.
+pub const DEFAULT_LEVELS: [f64; 2] = [0.6827, 0.95];
+
+/// Levels of the joint regions (`--region-cl` default).
 pub const REGION_LEVELS: [f64; 2] = [0.68, 0.95];
 
-/// χ²₂ quantile: −2·ln(1 − level).
+/// How the intervals are computed (`--intervals`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum IntervalMethod {
+    /// Read off the grid: the profile is the maximum over the other axes' grid values.
+    Grid,
+    /// The profile likelihood with the other parameters optimised continuously in f64.
+    #[default]
+    Profile,
+}
+
+impl IntervalMethod {
+    /// `grid` or `profile`.
+    pub fn name(self) -> &'static str {
+        match self {
+            IntervalMethod::Grid => "grid",
+            IntervalMethod::Profile => "profile",
+        }
+    }
+}
+
+/// The χ²ₖ quantile at `level`. k = 1: the square of the standard normal quantile at
+/// (1 + level)/2 (statrs' `Normal::inverse_cdf`, accurate to ~1e-15); k = 2: −2·ln(1 − level),
+/// the χ²₂ (exponential) quantile in closed form; otherwise statrs' `ChiSquared::inverse_cdf`,
+/// polished by two Newton steps on its CDF (x ← x − (F(x) − level)/f(x)).
+pub fn chi2_quantile(k: u32, level: f64) -> f64 {
+    match k {
+        1 => {
+            let z = Normal::standard().inverse_cdf(0.5 * (1.0 + level));
+            z * z
+        }
+        2 => -2.0 * (-level).ln_1p(),
+        _ => {
+            let d = ChiSquared::new(k as f64).expect("k ≥ 1 degrees of freedom");
+            let mut x = d.inverse_cdf(level);
+            for _ in 0..2 {
+                let f = d.pdf(x);
+                if f > 0.0 && f.is_finite() {
+                    x -= (d.cdf(x) - level) / f;
+                }
+            }
+            x
+        }
+    }
+}
+
+/// χ²₂ quantile at `level` (= −2·ln(1 − level)), the threshold of a joint region.
 pub fn chi2_2(level: f64) -> f64 {
-    -2.0 * (1.0 - level).ln()
+    chi2_quantile(2, level)
 }
 
 /// The ends of a likelihood-ratio set along one coordinate.
@@ -62,8 +109,12 @@ pub struct Interval {
     pub name: String,
     pub span: Span,
     pub level: f64,
-    /// The grid it was read off: 0 for the sweep's grid, r for refinement round r.
+    /// The grid it was read off: 0 for the sweep's grid, r for refinement round r (0 for the
+    /// profile method).
     pub round: usize,
+    pub method: IntervalMethod,
+    /// The deviance threshold χ²₁(level).
+    pub threshold: f64,
 }
 
 /// One row of a joint region: the y-interval at a grid value of x.
@@ -256,17 +307,38 @@ fn axis_profile(grid: &Grid, p: &Partials, a: usize) -> (Vec<f64>, Vec<f64>, Opt
 
 /// The 95% likelihood-ratio interval of the parameter on axis `a` of `grid`.
 pub fn interval(family: &dyn Family, grid: &Grid, p: &Partials, a: usize) -> Option<Interval> {
+    interval_at(family, grid, p, a, INTERVAL_LEVEL)
+}
+
+/// The likelihood-ratio interval at `level` of the parameter on axis `a` of `grid`, read off the
+/// grid ({v : Dⱼ(v) ≤ χ²₁(level)}, see the module documentation).
+pub fn interval_at(
+    family: &dyn Family,
+    grid: &Grid,
+    p: &Partials,
+    a: usize,
+    level: f64,
+) -> Option<Interval> {
     let ax = &grid.axes()[a];
     let (u, s, pk) = axis_profile(grid, p, a);
     let (m, pm) = pk?;
-    let ends = span_coord(&u, &s, m, pm, pm, CHI2_1_95)?;
+    let threshold = chi2_quantile(1, level);
+    let ends = span_coord(&u, &s, m, pm, pm, threshold)?;
     Some(Interval {
         param: ax.param,
         name: family.params()[ax.param].name.to_string(),
         span: to_span(ax.spacing, ends),
-        level: INTERVAL_LEVEL,
+        level,
         round: 0,
+        method: IntervalMethod::Grid,
+        threshold,
     })
+}
+
+/// The grid's maximum of S refined by the parabola through the best value of axis `a`'s profile
+/// and its neighbours (the Ŝ of the grid method), or `None` when every point is −∞.
+pub fn grid_peak(grid: &Grid, p: &Partials, a: usize) -> Option<f64> {
+    axis_profile(grid, p, a).2.map(|(_, v)| v)
 }
 
 /// The joint region at `level` of a grid with exactly two free axes; `None` otherwise.
@@ -331,34 +403,47 @@ pub fn region(family: &dyn Family, grid: &Grid, p: &Partials, level: f64) -> Opt
 /// read off the grid on which it is closed with the most rows (the latest on ties), else off the
 /// latest grid.
 pub fn all(family: &dyn Family, grids: &[(&Grid, &Partials)]) -> (Vec<Interval>, Vec<Region>) {
+    all_at(family, grids, &[INTERVAL_LEVEL], &REGION_LEVELS)
+}
+
+/// [`all`] at any levels: an interval per free parameter and level in `levels` (parameter-major,
+/// levels in the given order), and the joint regions at `region_levels`.
+pub fn all_at(
+    family: &dyn Family,
+    grids: &[(&Grid, &Partials)],
+    levels: &[f64],
+    region_levels: &[f64],
+) -> (Vec<Interval>, Vec<Region>) {
     let Some(&(last, _)) = grids.last() else {
         return (Vec::new(), Vec::new());
     };
     let mut intervals = Vec::new();
     for a in free_axes(family, last) {
         let param = last.axes()[a].param;
-        // The latest closed interval, else the latest one.
-        let mut pick: Option<Interval> = None;
-        for (round, &(g, p)) in grids.iter().enumerate().rev() {
-            let Some(a) = g.axes().iter().position(|x| x.param == param) else {
-                continue;
-            };
-            if let Some(mut iv) = interval(family, g, p, a) {
-                iv.round = round;
-                let closed = !iv.span.open_low && !iv.span.open_high;
-                if closed || pick.is_none() {
-                    pick = Some(iv);
-                }
-                if closed {
-                    break;
+        for &level in levels {
+            // The latest closed interval, else the latest one.
+            let mut pick: Option<Interval> = None;
+            for (round, &(g, p)) in grids.iter().enumerate().rev() {
+                let Some(a) = g.axes().iter().position(|x| x.param == param) else {
+                    continue;
+                };
+                if let Some(mut iv) = interval_at(family, g, p, a, level) {
+                    iv.round = round;
+                    let closed = !iv.span.open_low && !iv.span.open_high;
+                    if closed || pick.is_none() {
+                        pick = Some(iv);
+                    }
+                    if closed {
+                        break;
+                    }
                 }
             }
+            intervals.extend(pick);
         }
-        intervals.extend(pick);
     }
     intervals.sort_by_key(|iv| iv.param);
     let mut regions = Vec::new();
-    for level in REGION_LEVELS {
+    for &level in region_levels {
         // The closed region with the most rows (the latest on ties), else the latest region.
         let mut pick: Option<Region> = None;
         for (round, &(g, p)) in grids.iter().enumerate() {
@@ -384,16 +469,8 @@ pub fn all(family: &dyn Family, grids: &[(&Grid, &Partials)]) -> (Vec<Interval>,
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::grid::AxisSpec;
+    use crate::analysis::test_grid as grid;
     use crate::model::lookup;
-
-    fn grid(fam: &dyn Family, specs: &[&str]) -> Grid {
-        Grid::new(
-            fam,
-            specs.iter().map(|s| AxisSpec::parse(s).unwrap()).collect(),
-        )
-        .unwrap()
-    }
 
     /// Partials of the normal log-likelihood with sufficient statistics (x̄, s², n), exactly.
     fn normal_partials(g: &Grid, mean: f64, var: f64, n: u64) -> Partials {
@@ -421,7 +498,7 @@ mod tests {
         let g = grid(fam, &["mu=0:3:31", "sigma=2"]);
         let p = normal_partials(&g, 1.4937, 4.0, 1_000_000);
         let iv = interval(fam, &g, &p, 0).unwrap();
-        let half = CHI2_1_95.sqrt() * 2.0 / 1000.0;
+        let half = chi2_quantile(1, 0.95).sqrt() * 2.0 / 1000.0;
         assert!(
             (iv.span.low.unwrap() - (1.4937 - half)).abs() < 1e-9,
             "{iv:?}"
@@ -430,6 +507,24 @@ mod tests {
             (iv.span.high.unwrap() - (1.4937 + half)).abs() < 1e-9,
             "{iv:?}"
         );
+    }
+
+    #[test]
+    fn chi2_quantiles_match_their_closed_forms() {
+        // χ²₁(level) = (Φ⁻¹((1 + level)/2))²: 3.841458820694124 at 95%, 1 at 68.27%.
+        assert!((chi2_quantile(1, 0.95) - 3.841_458_820_694_124).abs() < 1e-12);
+        let one_sigma = 0.682_689_492_137_085_9; // erf(1/√2), from mpmath
+        let q = chi2_quantile(1, one_sigma);
+        assert!((q - 1.0).abs() < 1e-12, "{q}");
+        for level in [0.5f64, 0.68, 0.6827, 0.9, 0.95, 0.99, 0.999] {
+            let want = -2.0 * (1.0 - level).ln();
+            assert!((chi2_2(level) - want).abs() < 1e-12 * want, "{level}");
+            // statrs' χ²₁ CDF at the quantile gives the level back.
+            let c = ChiSquared::new(1.0).unwrap().cdf(chi2_quantile(1, level));
+            assert!((c - level).abs() < 1e-9, "{level}: {c}");
+        }
+        // k = 3 by statrs' inverse CDF: χ²₃(0.95) = 7.814727903251178.
+        assert!((chi2_quantile(3, 0.95) - 7.814_727_903_251_178).abs() < 1e-9);
     }
 
     #[test]

@@ -3,19 +3,22 @@
 //! (the binomial's `trials`) are held at their value at the best grid point.
 //!
 //! The family's closed form is used where it exists and respects those constraints
-//! (`method` "closed_form"). Otherwise S/n is maximised numerically in f64 on the CPU by the
-//! Nelder–Mead simplex of the `argmin` crate, started at the best grid point with the grid's step
-//! as the initial simplex, then restarted once at the result with a simplex 100 times smaller.
-//! The search runs in an unconstrained reparametrisation, so every candidate lies inside the
-//! parameter domain: u = θ for real parameters, u = ln θ for positive ones, u = ln(θ/(1 − θ)) for
-//! those in (0, 1) (`method` "numeric").
+//! (`method` "closed_form"). Otherwise S is maximised numerically in f64 on the CPU
+//! ([`crate::analysis::optim::maximise`]: Newton with analytic or finite-difference derivatives, Nelder–Mead
+//! as a fallback) from the best grid point, on the exact likelihood of
+//! [`crate::analysis::likelihood::Likelihood`] (`method` "numeric"). The search runs in an unconstrained
+//! reparametrisation, so every candidate lies inside the parameter domain: u = θ for real
+//! parameters, u = ln θ for positive ones, u = ln(θ/(1 − θ)) for those in (0, 1).
+//!
+//! Estimates that do not exist, or lie on the boundary of the parameter space, are recognised by
+//! one mechanism ([`locate`]): the search box around the grid.
 
-use crate::error::{Error, Result};
-use crate::model::grid::{Axis, Grid};
-use crate::model::{Domain, Family, MAX_KERNEL_CONSTS};
+use crate::analysis::likelihood::Likelihood;
+use crate::analysis::optim::{maximise, Bounds, Side, WIDEN};
+use crate::error::Result;
+use crate::model::grid::Grid;
+use crate::model::{Domain, Family};
 use crate::numeric::Neumaier;
-use argmin::core::{CostFunction, Executor, State};
-use argmin::solver::neldermead::NelderMead;
 use rayon::prelude::*;
 use std::collections::HashMap;
 
@@ -44,6 +47,9 @@ pub struct Mle {
     pub method: MleMethod,
     /// S(θ̂)/n by the f64 full density.
     pub mean_loglik: f64,
+    /// Whether θ̂ lies on the boundary of the parameter space (a rate of 0, p of 0 or 1), where
+    /// the likelihood is largest but the family has no member.
+    pub on_boundary: bool,
 }
 
 /// The data as the likelihood needs them.
@@ -57,7 +63,8 @@ pub enum LikelihoodData<'a> {
         counts: Vec<f64>,
         n: usize,
     },
-    /// Continuous data whose support does not depend on θ, all inside it: the family's split in
+    /// Continuous data whose support does not depend on θ, all inside it, of a family without
+    /// host-side coupled terms ([`Family::has_host_terms`]): the family's split in
     /// f64, S(θ) = n·a(θ) + Σb(x) + Σk(f(x), c(θ)), with the features f(x) and Σb computed once
     /// (the split equals the full density to rounding; see `family::tests`).
     Split {
@@ -75,7 +82,10 @@ impl<'a> LikelihoodData<'a> {
     /// Counts for integer data (discrete families), else the samples.
     pub fn new(family: &dyn Family, xs: &'a [f64]) -> LikelihoodData<'a> {
         if !family.integer_data() {
-            if family.theta_dependent_support() || !xs.iter().all(|&x| family.in_support(x)) {
+            if family.theta_dependent_support()
+                || family.has_host_terms()
+                || !xs.iter().all(|&x| family.in_support(x))
+            {
                 return LikelihoodData::Samples(xs);
             }
             let nf = family.n_features();
@@ -133,7 +143,7 @@ impl<'a> LikelihoodData<'a> {
                 data_sum,
                 n,
             } => {
-                let mut c = [0.0; MAX_KERNEL_CONSTS];
+                let mut c = vec![0.0; family.n_kernel_consts()];
                 family.kernel_consts(theta, 0.0, &mut c);
                 let parts: Vec<f64> = features
                     .par_chunks(BLOCK * nf)
@@ -205,88 +215,92 @@ pub fn from_unconstrained(domain: Domain, u: f64) -> f64 {
     }
 }
 
-/// Cost of a candidate that is not a distribution or has likelihood 0: finite, so the simplex
-/// arithmetic stays finite, and larger than any real cost.
-const PENALTY: f64 = 1e100;
-
-/// −S(θ)/n over the free parameters in unconstrained coordinates.
-struct NegMeanLoglik<'a> {
-    family: &'a dyn Family,
-    data: &'a LikelihoodData<'a>,
-    base: Vec<f64>,
-    free: Vec<usize>,
+/// What [`locate`] found: the MLE, or why there is none; `note` also explains an MLE on the
+/// boundary of the parameter space.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MleOutcome {
+    pub mle: Option<Mle>,
+    pub note: Option<String>,
 }
 
-impl NegMeanLoglik<'_> {
-    fn theta(&self, u: &[f64]) -> Vec<f64> {
-        let params = self.family.params();
-        let mut t = self.base.clone();
-        for (&j, &uj) in self.free.iter().zip(u) {
-            t[j] = from_unconstrained(params[j].domain, uj);
-        }
-        t
+/// Growth of S beyond the search box (when the box is widened by [`PROBE`]) above which the
+/// likelihood is taken to grow without bound towards the parameter's boundary: 10⁻⁶·n nats plus
+/// 10⁻⁹·|S| for rounding.
+fn unbounded(n: usize, s_box: f64, s_beyond: f64) -> bool {
+    s_beyond - s_box > 1e-6 * n.max(1) as f64 + 1e-9 * s_box.abs()
+}
+
+/// Further widening of the box, in unconstrained coordinates, to tell a likelihood that grows
+/// without bound towards a boundary from one that approaches a finite supremum there.
+const PROBE: f64 = 10.0;
+
+/// The limit of a parameter of `domain` at `side` of the unconstrained line: 0 or +∞ for positive
+/// parameters, 0 or 1 for those in (0, 1), ∓∞ for real ones.
+fn limit(domain: Domain, side: Side) -> f64 {
+    match (domain, side) {
+        (Domain::Positive | Domain::OpenUnit, Side::Lower) => 0.0,
+        (Domain::OpenUnit, Side::Upper) => 1.0,
+        (_, Side::Upper) => f64::INFINITY,
+        (_, Side::Lower) => f64::NEG_INFINITY,
     }
 }
 
-impl CostFunction for NegMeanLoglik<'_> {
-    type Param = Vec<f64>;
-    type Output = f64;
-    fn cost(&self, u: &Vec<f64>) -> std::result::Result<f64, argmin::core::Error> {
-        let t = self.theta(u);
-        if self.family.validate(&t).is_err() {
-            return Ok(PENALTY);
-        }
-        let c = -self.data.mean_loglik(self.family, &t);
-        Ok(if c.is_finite() { c } else { PENALTY })
-    }
-}
-
-/// One Nelder–Mead run from `u0` with initial steps `steps`; returns the best point.
-fn nelder_mead(problem: NegMeanLoglik<'_>, u0: &[f64], steps: &[f64]) -> Result<Vec<f64>> {
-    let mut simplex = vec![u0.to_vec()];
-    for (j, &h) in steps.iter().enumerate() {
-        let mut v = u0.to_vec();
-        v[j] += h;
-        simplex.push(v);
-    }
-    let err = |e: argmin::core::Error| Error::Numeric(format!("Nelder–Mead: {e}"));
-    let solver = NelderMead::new(simplex)
-        .with_sd_tolerance(1e-15)
-        .map_err(err)?;
-    let res = Executor::new(problem, solver)
-        .configure(|s| s.max_iters(2000))
-        .run()
-        .map_err(err)?;
-    res.state()
-        .get_best_param()
-        .cloned()
-        .ok_or_else(|| Error::Numeric("Nelder–Mead returned no point".into()))
-}
-
-/// Step of an axis in the unconstrained coordinate of its parameter: the mean spacing, or 0.1
-/// when that is not a positive finite number.
-fn unconstrained_step(axis: &Axis, domain: Domain) -> f64 {
-    let n = axis.values.len();
-    let h = if n > 1 {
-        (to_unconstrained(domain, axis.max) - to_unconstrained(domain, axis.min)) / (n - 1) as f64
-    } else {
-        0.0
-    };
-    if h.is_finite() && h > 0.0 {
-        h
-    } else {
-        0.1
-    }
+/// `sigma → 0, shape → ∞`.
+fn directions(family: &dyn Family, at: &[(usize, Side)]) -> String {
+    at.iter()
+        .map(|&(j, side)| {
+            let p = &family.params()[j];
+            let l = limit(p.domain, side);
+            let v = if l.is_infinite() {
+                format!("{}∞", if l < 0.0 { "−" } else { "" })
+            } else {
+                format!("{l}")
+            };
+            format!("{} → {v}", p.name)
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// The MLE within the grid's model, started from `start` (the best grid point); `None` when the
-/// likelihood is 0 there and the closed form does not apply.
+/// likelihood is 0 there and the closed form does not apply, or when the MLE does not exist
+/// (see [`locate`] for why).
 pub fn estimate(
     family: &dyn Family,
     grid: &Grid,
     xs: &[f64],
     start: &[f64],
 ) -> Result<Option<Mle>> {
+    let lik = Likelihood::new(family, grid, xs);
+    Ok(locate(family, grid, &lik, start).mle)
+}
+
+/// Distance beyond the grid, in unconstrained coordinates, from which an estimate is examined
+/// for a supremum at the boundary: e¹⁵ ≈ 3·10⁶ times beyond the grid's range for positive and
+/// (0, 1) parameters (15 axis spans for real ones).
+const FAR: f64 = 15.0;
+
+/// The MLE within the grid's model (parameters the grid holds fixed stay fixed; integer
+/// parameters are held at their value in `start`, the best grid point), or why it does not exist.
+///
+/// The family's closed form is used where it applies; otherwise S is maximised numerically
+/// ([`crate::analysis::optim::maximise`], f64, from `start`, inside the search box [`Bounds`]: the grid
+/// widened by e³⁰ in the unconstrained coordinates). An estimate inside the grid widened by e¹⁵
+/// ([`FAR`]) is the MLE. Beyond that, S is growing towards a boundary of the parameter space (the
+/// optimiser slows down as S flattens there, or stops at the box's edge), and how S grows decides
+/// (S from the edge of the e¹⁵ zone to the estimate, and from there a further e¹⁰ out —
+/// [`PROBE`] — the other parameters maximised again each time):
+/// * if S grows by more than 10⁻⁶·n nats, the likelihood is unbounded there (σ → 0 on a single
+///   distinct value, a gamma or Weibull shape → ∞ on equal values, an exponential rate → ∞ on
+///   zeros): the MLE does not exist (`mle` is `None`, `note` says towards which boundary; a
+///   genuine maximum more than e¹⁵ ≈ 3·10⁶ times beyond the grid is reported the same way, with
+///   the advice to re-grid);
+/// * if S has converged and the boundary is a finite value (a rate → 0, p → 0 or 1), the MLE lies
+///   on the boundary: it is reported with that value and `on_boundary` true;
+/// * if the boundary is at infinity (a Student-t ν → ∞), the supremum is not attained: no MLE.
+pub fn locate(family: &dyn Family, grid: &Grid, lik: &Likelihood<'_>, start: &[f64]) -> MleOutcome {
+    let xs = lik.samples();
+    let n = xs.len();
     let params = family.params();
     let mut fixed = grid.fixed_values();
     for (j, p) in params.iter().enumerate() {
@@ -294,85 +308,167 @@ pub fn estimate(
             fixed[j] = Some(start[j]);
         }
     }
-    let data = LikelihoodData::new(family, xs);
-    // S/n by the full density (what is reported).
-    let exact = |t: &[f64]| match &data {
-        LikelihoodData::Counts { .. } => data.mean_loglik(family, t),
-        _ => LikelihoodData::Samples(xs).mean_loglik(family, t),
-    };
-    if let Some(t) = family.mle(xs, &fixed) {
-        let respects = fixed.iter().zip(&t).all(|(f, v)| f.is_none_or(|f| f == *v));
-        if respects && family.validate(&t).is_ok() {
-            let m = exact(&t);
-            if m.is_finite() {
-                return Ok(Some(Mle {
-                    theta: t,
-                    method: MleMethod::ClosedForm,
-                    mean_loglik: m,
-                }));
-            }
-        }
-    }
     let free: Vec<usize> = (0..params.len()).filter(|&j| fixed[j].is_none()).collect();
-    let start_ll = exact(start);
-    if !start_ll.is_finite() {
-        return Ok(None);
-    }
-    if free.is_empty() {
-        return Ok(Some(Mle {
-            theta: start.to_vec(),
-            method: MleMethod::ClosedForm,
-            mean_loglik: start_ll,
-        }));
-    }
-    let mut steps = vec![0.0; free.len()];
-    for a in grid.axes() {
-        if let Some(k) = free.iter().position(|&j| j == a.param) {
-            steps[k] = unconstrained_step(a, params[a.param].domain);
+    let bounds = Bounds::new(family, grid, WIDEN);
+    let near = Bounds::new(family, grid, FAR);
+    let wider = Bounds::new(family, grid, WIDEN + PROBE);
+    // S/n by the full density (what is reported).
+    let exact = |t: &[f64]| {
+        if family.integer_data() {
+            lik.loglik(t) / n as f64
+        } else {
+            LikelihoodData::Samples(xs).mean_loglik(family, t)
         }
-    }
-    let problem = |base: &[f64]| NegMeanLoglik {
-        family,
-        data: &data,
-        base: base.to_vec(),
-        free: free.clone(),
     };
-    let u0: Vec<f64> = free
+    let none = |note: String| MleOutcome {
+        mle: None,
+        note: Some(note),
+    };
+    let found = |theta: Vec<f64>, method: MleMethod, note: Option<String>| MleOutcome {
+        mle: Some(Mle {
+            mean_loglik: exact(&theta),
+            theta,
+            method,
+            on_boundary: false,
+        }),
+        note,
+    };
+    // The closed form, when it applies; else the numeric search from the best grid point.
+    let closed = family.mle(xs, &fixed).filter(|t| {
+        fixed.iter().zip(t).all(|(f, v)| f.is_none_or(|f| f == *v))
+            && family.validate(t).is_ok()
+            && lik.loglik(t).is_finite()
+    });
+    let (theta, s_fit, method) = match closed {
+        Some(t) => {
+            let s = lik.loglik(&t);
+            (t, s, MleMethod::ClosedForm)
+        }
+        None => {
+            if !lik.loglik(start).is_finite() {
+                return none(
+                    "none: the likelihood is 0 at the best grid point (a sample is outside its \
+                     support)"
+                        .into(),
+                );
+            }
+            if free.is_empty() {
+                return found(start.to_vec(), MleMethod::ClosedForm, None);
+            }
+            let fit = maximise(lik, &bounds, &free, start);
+            if !fit.loglik.is_finite() {
+                return none("none: the numeric search found no point of finite likelihood".into());
+            }
+            (fit.theta, fit.loglik, MleMethod::Numeric)
+        }
+    };
+    // Parameters far beyond the grid, and on which side.
+    let far: Vec<(usize, Side)> = free
         .iter()
-        .map(|&j| to_unconstrained(params[j].domain, start[j]))
+        .filter_map(|&j| near.beyond(j, theta[j]).map(|side| (j, side)))
         .collect();
-    let u1 = nelder_mead(problem(start), &u0, &steps)?;
-    let small: Vec<f64> = steps.iter().map(|h| h * 1e-2).collect();
-    let u2 = nelder_mead(problem(start), &u1, &small)?;
-    let theta = problem(start).theta(&u2);
-    let m = exact(&theta);
-    // Never worse than the start (the simplex only moves to better points, but be explicit).
-    let (theta, m) = if m >= start_ll {
-        (theta, m)
-    } else {
-        (start.to_vec(), start_ll)
+    if far.is_empty() {
+        return found(theta, method, None);
+    }
+    // The anchor: the estimate, clamped to the box. How much does S gain from the edge of the
+    // near zone (e¹⁵ beyond the grid) out to it, and from it a further e¹⁰ out (the other
+    // parameters maximised again each time)?
+    let mut anchor = theta.clone();
+    let mut inner = theta.clone();
+    let mut probe = theta.clone();
+    for &(j, side) in &far {
+        let u = bounds.u(j, theta[j]).clamp(bounds.lo[j], bounds.hi[j]);
+        anchor[j] = bounds.theta(j, u);
+        let (edge, d) = match side {
+            Side::Lower => (near.lo[j], -PROBE),
+            Side::Upper => (near.hi[j], PROBE),
+        };
+        inner[j] = near.theta(j, edge);
+        probe[j] = bounds.theta(j, u + d);
+    }
+    let others: Vec<usize> = free
+        .iter()
+        .copied()
+        .filter(|j| !far.iter().any(|(k, _)| k == j))
+        .collect();
+    let refit = |t: &[f64]| {
+        let f = maximise(lik, &wider, &others, t);
+        (f.loglik.max(lik.loglik(t)), f.theta)
     };
-    Ok(Some(Mle {
-        theta,
-        method: MleMethod::Numeric,
-        mean_loglik: m,
-    }))
+    let (s_inner, _) = refit(&inner);
+    let (s_anchor, _) = refit(&anchor);
+    let s_anchor = s_anchor.max(if anchor == theta {
+        s_fit
+    } else {
+        f64::NEG_INFINITY
+    });
+    let (s_probe, probe_theta) = refit(&probe);
+    let towards = directions(family, &far);
+    // Growth beyond the grid: the likelihood is taken to be unbounded there (an MLE more than
+    // e¹⁵ beyond the grid is reported as such, with the advice to re-grid).
+    let grows = unbounded(n, s_inner, s_anchor) || unbounded(n, s_anchor, s_probe);
+    if grows {
+        return none(format!(
+            "does not exist: the likelihood grows without bound as {towards} (the data are \
+             degenerate for {}, e.g. a single distinct value; or the maximum lies more than e¹⁵ \
+             beyond the grid, which would need a grid around it)",
+            family.name()
+        ));
+    }
+    let beyond_loglik = s_probe.max(s_anchor);
+    let beyond_theta = if s_probe >= s_anchor {
+        probe_theta
+    } else {
+        anchor.clone()
+    };
+    let mut limit_theta = beyond_theta;
+    for &(j, side) in &far {
+        limit_theta[j] = limit(params[j].domain, side);
+    }
+    if far.iter().any(|&(j, _)| limit_theta[j].is_infinite()) {
+        return none(format!(
+            "does not exist: the likelihood approaches its supremum only as {towards} (the \
+             data are fitted as well by that limit)"
+        ));
+    }
+    MleOutcome {
+        note: Some(format!(
+            "on the boundary of the parameter space: {towards} (the likelihood is largest there; \
+             Wilks' χ² calibration of the intervals does not hold at a boundary)"
+        )),
+        mle: Some(Mle {
+            theta: limit_theta,
+            method,
+            mean_loglik: beyond_loglik / n as f64,
+            on_boundary: true,
+        }),
+    }
+}
+
+/// For a closed-form MLE from streamed summaries (the data are not in memory to evaluate S): the
+/// reason it cannot be trusted when a free parameter lies beyond the search box, else `None`.
+pub fn streamed_check(family: &dyn Family, grid: &Grid, theta: &[f64]) -> Option<String> {
+    let bounds = Bounds::new(family, grid, WIDEN);
+    let fixed = grid.fixed_values();
+    let at: Vec<(usize, Side)> = (0..theta.len())
+        .filter(|&j| fixed[j].is_none() && family.params()[j].domain != Domain::PositiveInteger)
+        .filter_map(|j| bounds.beyond(j, theta[j]).map(|side| (j, side)))
+        .collect();
+    (!at.is_empty()).then(|| {
+        format!(
+            "does not exist or lies on the boundary: {} (the estimate is more than e³⁰ beyond \
+             the grid; the data were streamed, so it was not examined further)",
+            directions(family, &at)
+        )
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::grid::AxisSpec;
+    use crate::analysis::test_grid as grid;
     use crate::model::lookup;
     use crate::model::sample_spec::SampleSpec;
-
-    fn grid(fam: &dyn Family, specs: &[&str]) -> Grid {
-        Grid::new(
-            fam,
-            specs.iter().map(|s| AxisSpec::parse(s).unwrap()).collect(),
-        )
-        .unwrap()
-    }
 
     #[test]
     fn unconstrained_coordinates_round_trip() {
@@ -440,6 +536,17 @@ mod tests {
                 "{name}: {full} {split}"
             );
         }
+    }
+
+    /// A streamed closed-form estimate 10⁻²⁰ of the grid's σ (the data have no spread) is not
+    /// reported; one inside the grid's box is.
+    #[test]
+    fn streamed_estimates_far_beyond_the_grid_are_not_reported() {
+        let fam = lookup("normal").unwrap();
+        let g = grid(fam, &["mu=0:3:4", "sigma=1:3:3"]);
+        let note = streamed_check(fam, &g, &[1.0, 1e-20]).unwrap();
+        assert!(note.contains("sigma → 0"), "{note}");
+        assert!(streamed_check(fam, &g, &[1.0, 2.5]).is_none());
     }
 
     #[test]

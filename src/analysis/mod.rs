@@ -1,27 +1,39 @@
 //! Everything a sweep reports beyond the grid itself: H(P) and the KL columns, the identity
-//! check, the MLE, `--refine` and the likelihood-ratio intervals. See [`crate::analysis::identity`],
-//! [`crate::analysis::mle`], [`crate::analysis::refine`] and [`crate::analysis::intervals`].
+//! check, the MLE, `--refine`, the likelihood-ratio intervals and regions (profile likelihood
+//! with the nuisance parameters optimised, or read off the grid) and the errors at the MLE. See
+//! [`crate::analysis::identity`], [`crate::analysis::mle`], [`crate::analysis::refine`],
+//! [`crate::analysis::intervals`] and [`crate::analysis::profile`]; the f64 likelihood behind
+//! them is [`crate::analysis::likelihood`], its optimiser [`crate::analysis::optim`] and the
+//! Hessian [`crate::analysis::hessian`].
 
 use crate::error::Result;
 use crate::model::grid::Grid;
 use crate::model::Family;
+pub mod hessian;
 pub mod identity;
 pub mod intervals;
+pub mod likelihood;
 pub mod merged;
 pub mod mle;
+pub mod optim;
+pub mod profile;
 pub mod refine;
 
 use crate::engine::pipeline::{SweepOutcome, CHUNK};
 use crate::engine::session::Session;
+use crate::engine::EvalPath;
 use crate::input::Replay;
 use crate::model::sample_spec::SampleSpec;
 use identity::{Entropy, Identity, Units};
-use intervals::{Interval, Region};
+use intervals::{Interval, IntervalMethod, Region, DEFAULT_LEVELS, REGION_LEVELS};
+use likelihood::Likelihood;
 use mle::Mle;
+use profile::Uncertainty;
 use refine::Refined;
 
-/// Options of the analysis (`sweep --true/--sample`, `--refine`, `--units`).
-#[derive(Debug, Clone, Default)]
+/// Options of the analysis (`sweep --true/--sample`, `--refine`, `--units`, `--intervals`,
+/// `--cl`, `--region-cl`).
+#[derive(Debug, Clone)]
 pub struct AnalysisOptions {
     /// The data-generating distribution P, when known.
     pub truth: Option<SampleSpec>,
@@ -32,6 +44,28 @@ pub struct AnalysisOptions {
     /// `--refine` evaluates each round in one more streamed pass (`None`: refinement of such
     /// data is an error).
     pub replay: Option<Replay>,
+    /// How intervals and regions are computed.
+    pub intervals: IntervalMethod,
+    /// Levels of the per-parameter intervals and of the joint regions.
+    pub levels: Vec<f64>,
+    pub region_levels: Vec<f64>,
+    /// Points per optimised profile curve, for `--plot` (0: none).
+    pub curve_points: usize,
+}
+
+impl Default for AnalysisOptions {
+    fn default() -> AnalysisOptions {
+        AnalysisOptions {
+            truth: None,
+            refine: 0,
+            units: Units::default(),
+            replay: None,
+            intervals: IntervalMethod::default(),
+            levels: DEFAULT_LEVELS.to_vec(),
+            region_levels: REGION_LEVELS.to_vec(),
+            curve_points: 0,
+        }
+    }
 }
 
 /// The analysis of one sweep. Figures are in nats; `units` is applied when reporting.
@@ -49,11 +83,15 @@ pub struct Analysis {
     pub kl_exact: Option<Vec<f64>>,
     pub identity: Identity,
     pub mle: Option<Mle>,
-    /// Why `mle` is missing although the family has a closed form (data streamed past memory).
+    /// Why there is no MLE (it does not exist, or the data were streamed past memory and the
+    /// family has no closed form), or that it lies on the boundary.
     pub mle_note: Option<String>,
     pub refined: Option<Refined>,
+    /// One interval per free parameter, at 95% (or the highest level asked).
     pub intervals: Vec<Interval>,
     pub regions: Vec<Region>,
+    /// Every interval at every level, the errors at the MLE and the warnings.
+    pub uncertainty: Uncertainty,
 }
 
 /// Why a part of the analysis is missing for data that were streamed and not kept in memory.
@@ -125,45 +163,67 @@ pub fn analyse(
         },
         _ => None,
     };
-    let mut mle_note = None;
-    let mle = match (&refined, best, xs) {
+    // Every likelihood evaluation behind the MLE, intervals and errors is f64-exact.
+    let lik = xs.map(|xs| Likelihood::new(family, grid, xs));
+    let (mle, mle_note) = match (&refined, best, &lik) {
         (_, _, None) => {
             let fixed = grid.fixed_values();
             match outcome.moments.map(|m| family.mle_streamed(&m, &fixed)) {
-                Some(Ok(Some(t))) => Some(Mle {
-                    theta: t,
-                    method: mle::MleMethod::ClosedForm,
-                    mean_loglik: f64::NAN,
-                }),
-                Some(Ok(None)) if best.is_some() => {
-                    mle_note = Some(format!(
+                Some(Ok(Some(t))) => match mle::streamed_check(family, grid, &t) {
+                    Some(note) => (None, Some(note)),
+                    None => (
+                        Some(Mle {
+                            theta: t,
+                            method: mle::MleMethod::ClosedForm,
+                            mean_loglik: f64::NAN,
+                            on_boundary: false,
+                        }),
+                        None,
+                    ),
+                },
+                Some(Ok(None)) if best.is_some() => (
+                    None,
+                    Some(format!(
                         "not computed: {} has no closed-form MLE and the numeric one needs the samples, but {NOT_IN_MEMORY}",
                         family.name()
-                    ));
-                    None
-                }
-                Some(Ok(None)) => None,
-                Some(Err(why)) => {
-                    mle_note = Some(format!(
+                    )),
+                ),
+                Some(Ok(None)) => (None, None),
+                Some(Err(why)) => (
+                    None,
+                    Some(format!(
                         "not computed: {why}, and the data were streamed in chunks of {CHUNK} samples"
-                    ));
-                    None
-                }
-                None => None,
+                    )),
+                ),
+                None => (None, None),
             }
         }
-        (Some(r), _, Some(xs)) => {
+        (Some(r), _, Some(lik)) => {
             let g = r.rounds.last().map_or(grid, |x| &x.grid);
-            mle::estimate(family, g, xs, &r.theta)?
+            let o = mle::locate(family, g, lik, &r.theta);
+            (o.mle, o.note)
         }
-        (None, Some(b), Some(xs)) => mle::estimate(family, grid, xs, &grid.theta(b))?,
-        (None, None, _) => None,
+        (None, Some(b), Some(lik)) => {
+            let o = mle::locate(family, grid, lik, &grid.theta(b));
+            (o.mle, o.note)
+        }
+        (None, None, _) => (None, None),
     };
     let mut grids = vec![(grid, p)];
     if let Some(r) = &refined {
         grids.extend(r.rounds.iter().map(|x| (&x.grid, &x.partials)));
     }
-    let (intervals, regions) = intervals::all(family, &grids);
+    let settings = profile::Settings {
+        method: opts.intervals,
+        levels: opts.levels.clone(),
+        region_levels: opts.region_levels.clone(),
+        curve_points: opts.curve_points,
+        f32_tolerance: (outcome.primary.backend != EvalPath::CpuRef)
+            .then(|| family.kernel_class().tolerance()),
+    };
+    let uncertainty = profile::uncertainty(family, &grids, lik.as_ref(), mle.as_ref(), &settings);
+    let intervals = profile::primary(&uncertainty.intervals);
+    let regions = uncertainty.regions.clone();
     Ok(Analysis {
         units: opts.units,
         truth: opts.truth.clone(),
@@ -177,5 +237,17 @@ pub fn analyse(
         refined,
         intervals,
         regions,
+        uncertainty,
     })
+}
+
+/// A grid from `--grid` specs, for the analysis' unit tests.
+#[cfg(test)]
+pub(crate) fn test_grid(family: &dyn Family, specs: &[&str]) -> Grid {
+    use crate::model::grid::AxisSpec;
+    Grid::new(
+        family,
+        specs.iter().map(|s| AxisSpec::parse(s).unwrap()).collect(),
+    )
+    .unwrap()
 }

@@ -247,15 +247,8 @@ fn refine_with(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::analysis::test_grid as grid;
     use crate::model::lookup;
-
-    fn grid(fam: &dyn Family, specs: &[&str]) -> Grid {
-        Grid::new(
-            fam,
-            specs.iter().map(|s| AxisSpec::parse(s).unwrap()).collect(),
-        )
-        .unwrap()
-    }
 
     #[test]
     fn interior_best_halves_the_span_and_stays_on_the_grid() {

@@ -1,7 +1,7 @@
 //! `klgrid merge`: the report of a sweep run in shards (`sweep --partials-out`).
 
 use super::scale::{report_merged, ReportOptions};
-use super::sweep::PlotArgs;
+use super::sweep::{IntervalArgs, PlotArgs};
 use clap::Args;
 use klgrid::analysis::identity::Units;
 use klgrid::engine::merge::merge_files;
@@ -29,6 +29,9 @@ pub struct MergeArgs {
     pub units: Units,
 
     #[command(flatten)]
+    pub intervals: IntervalArgs,
+
+    #[command(flatten)]
     pub plot: PlotArgs,
 }
 
@@ -41,6 +44,7 @@ pub fn run(args: &MergeArgs) -> Result<i32> {
             format: args.format,
             out: args.out.as_deref(),
             units: args.units,
+            intervals: &args.intervals,
             plot: &args.plot,
         },
     )

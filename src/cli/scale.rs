@@ -4,10 +4,10 @@
 
 use super::job::JobArgs;
 use super::output::{self, Target};
-use super::sweep::{PlotArgs, SweepArgs};
+use super::sweep::{IntervalArgs, PlotArgs, SweepArgs};
 use clap::Args;
+use klgrid::analysis;
 use klgrid::analysis::identity::Units;
-use klgrid::analysis::{self, AnalysisOptions};
 use klgrid::engine::merge::Merged;
 use klgrid::engine::multi::{self, AdapterSet, DeviceSplit};
 #[cfg(feature = "mpi")]
@@ -18,7 +18,6 @@ use klgrid::input::{self, Column, InputSpec};
 use klgrid::model::grid::Grid;
 use klgrid::model::sample_spec::{SampleSpec, DEFAULT_SEED};
 use klgrid::model::Family;
-use klgrid::plot::MetricChoice;
 use klgrid::report::{self, DataOrigin, Format, Report};
 use klgrid::{Error, Result};
 use std::path::{Path, PathBuf};
@@ -146,6 +145,17 @@ fn refuse_report_options(args: &SweepArgs, what: &str) -> Result<()> {
     if args.out.is_some() || args.plot.plot.is_some() {
         return Err(Error::input(format!(
             "{what} writes partials, not a report: leave out --out and --plot, and give them to `klgrid merge`"
+        )));
+    }
+    let iv = &args.intervals;
+    let default = super::sweep::IntervalArgs::default_values();
+    if iv.method != default.method
+        || iv.levels != default.levels
+        || iv.region_levels != default.region_levels
+    {
+        return Err(Error::input(format!(
+            "{what} writes partials, not a report: leave out --intervals, --cl and --region-cl, \
+             and give them to `klgrid merge`"
         )));
     }
     Ok(())
@@ -276,12 +286,10 @@ fn run_devices(args: &SweepArgs, set: &AdapterSet) -> Result<i32> {
     let truth = truth_text(args)?
         .map(|t| SampleSpec::parse(&t))
         .transpose()?;
-    let opts = AnalysisOptions {
-        truth,
-        refine: args.refine,
-        units: args.units,
-        replay: job.data.replay(),
-    };
+    let mut opts =
+        args.intervals
+            .analysis(truth, args.refine, args.units, args.plot.plot.is_some())?;
+    opts.replay = job.data.replay();
     let memory = match &job.data {
         super::job::JobData::Memory(xs) => Some(xs.as_slice()),
         _ => None,
@@ -335,6 +343,7 @@ pub struct ReportOptions<'a> {
     pub format: Format,
     pub out: Option<&'a Path>,
     pub units: Units,
+    pub intervals: &'a IntervalArgs,
     pub plot: &'a PlotArgs,
 }
 
@@ -347,7 +356,10 @@ pub fn report_merged(merged: &Merged, opts: &ReportOptions<'_>) -> Result<i32> {
     }
     let family = merged.family;
     let outcome = &merged.outcome;
-    let an = analysis::merged::analyse_merged(merged, opts.units)?;
+    let aopts = opts
+        .intervals
+        .analysis(None, 0, opts.units, opts.plot.plot.is_some())?;
+    let an = analysis::merged::analyse_merged(merged, aopts)?;
     let rep = Report {
         family,
         grid: &merged.grid,
@@ -377,46 +389,11 @@ fn draw_plot(
     an: &analysis::Analysis,
     path: &Path,
 ) -> Result<()> {
-    use klgrid::plot::{self, Metric, PlotInput};
-    plot::ImageFormat::from_path(path)?;
-    let metric = match p.plot_metric {
-        MetricChoice::Loglik => Metric::Loglik,
-        MetricChoice::CrossEntropy => Metric::CrossEntropy,
-        MetricChoice::Kl => {
-            let entropy = an.entropy.as_ref().map(|h| h.value).ok_or_else(|| {
-                Error::input(format!(
-                    "--plot-metric kl needs H(P): {}",
-                    an.entropy_note.as_deref().unwrap_or("unknown")
-                ))
-            })?;
-            Metric::Kl { entropy }
-        }
-    };
-    let ev = &outcome.primary;
-    let title = format!(
-        "{} — n = {}, {} points, {} ({}), nats",
-        family.name(),
-        ev.partials.n,
-        grid.len(),
-        ev.backend,
-        ev.strategy
-    );
-    let input = PlotInput {
-        family,
-        grid,
-        partials: &ev.partials,
-        metric,
-        best: outcome.best,
-        mle: an.mle.as_ref().map(|m| m.theta.as_slice()),
-        title,
-        size: plot::parse_size(&p.plot_size)?,
-        pair: p
-            .plot_pair
-            .as_deref()
-            .map(|s| plot::parse_pair(s, grid))
-            .transpose()?,
-    };
-    plot::render(&input, path)
+    klgrid::plot::ImageFormat::from_path(path)?;
+    let options = p.options(grid)?;
+    let input = klgrid::plot::sweep_input(family, grid, outcome, an, &options)?;
+    klgrid::plot::render(&input, path)?;
+    Ok(())
 }
 
 /// `sweep --mpi` without the feature.
@@ -480,6 +457,7 @@ fn run_mpi(args: &SweepArgs, devices: Option<&AdapterSet>) -> Result<i32> {
         format: args.format,
         out: args.out.as_deref(),
         units: args.units,
+        intervals: &args.intervals,
         plot: &args.plot,
     };
     match mpi.reduce(computed, |merged| report_merged(&merged, &opts))? {

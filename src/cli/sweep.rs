@@ -6,10 +6,11 @@ use super::output::{self, Target};
 use super::progress::Progress;
 use clap::Args;
 use klgrid::analysis::identity::Units;
+use klgrid::analysis::intervals::IntervalMethod;
 use klgrid::analysis::{self, AnalysisOptions};
 use klgrid::engine::{self, StreamJob, SweepJob, SweepOutcome};
 use klgrid::model::sample_spec::SampleSpec;
-use klgrid::plot::MetricChoice;
+use klgrid::plot::{MetricChoice, PlotOptions};
 use klgrid::report::{self, DataOrigin, Format, Points, Report};
 use klgrid::{Error, Result};
 use std::path::PathBuf;
@@ -51,12 +52,95 @@ pub struct SweepArgs {
     #[arg(long, value_name = "UNITS", default_value = "nats")]
     pub units: Units,
 
+    // Boxed, so that the subcommand enum stays small (clippy::large_enum_variant).
     #[command(flatten)]
-    pub plot: PlotArgs,
+    pub intervals: Box<IntervalArgs>,
+
+    #[command(flatten)]
+    pub plot: Box<PlotArgs>,
 
     /// Shards, partial files, MPI ranks, several devices (`src/cli/scale.rs`).
     #[command(flatten)]
     pub scale: super::scale::ScaleArgs,
+}
+
+/// `--cl` when not given: the 1σ and 95% levels.
+const DEFAULT_CL: &str = "0.6827,0.95";
+/// `--region-cl` when not given.
+const DEFAULT_REGION_CL: &str = "0.68,0.95";
+
+/// Options of the intervals, regions and errors.
+#[derive(Debug, Args)]
+pub struct IntervalArgs {
+    /// How intervals and regions are computed: profile (the other parameters optimised in f64 on
+    /// the exact likelihood) or grid (read off the grid's values)
+    #[arg(long = "intervals", value_name = "METHOD", value_enum, default_value_t = IntervalMethod::Profile)]
+    pub method: IntervalMethod,
+
+    /// Confidence levels of the per-parameter intervals, comma-separated, each in (0, 1)
+    #[arg(long = "cl", value_name = "LEVELS", default_value = DEFAULT_CL)]
+    pub levels: String,
+
+    /// Confidence (coverage) levels of the joint two-parameter regions, comma-separated
+    #[arg(long = "region-cl", value_name = "LEVELS", default_value = DEFAULT_REGION_CL)]
+    pub region_levels: String,
+}
+
+impl IntervalArgs {
+    /// The options as clap gives them when none is on the command line.
+    pub fn default_values() -> IntervalArgs {
+        IntervalArgs {
+            method: IntervalMethod::Profile,
+            levels: DEFAULT_CL.into(),
+            region_levels: DEFAULT_REGION_CL.into(),
+        }
+    }
+
+    /// The analysis options: these intervals with `truth`, `refine` and `units`, and the
+    /// optimised profile curves when a plot will draw them.
+    pub fn analysis(
+        &self,
+        truth: Option<SampleSpec>,
+        refine: u32,
+        units: Units,
+        plot: bool,
+    ) -> Result<AnalysisOptions> {
+        Ok(AnalysisOptions {
+            truth,
+            refine,
+            units,
+            intervals: self.method,
+            levels: parse_levels("--cl", &self.levels)?,
+            region_levels: parse_levels("--region-cl", &self.region_levels)?,
+            curve_points: if plot { 61 } else { 0 },
+            replay: None,
+        })
+    }
+}
+
+/// Parses `--cl`-style levels: comma-separated numbers in (0, 1), at most 8, duplicates dropped.
+fn parse_levels(flag: &str, s: &str) -> Result<Vec<f64>> {
+    let mut out: Vec<f64> = Vec::new();
+    for part in s.split(',') {
+        let v: f64 = part.trim().parse().map_err(|_| {
+            Error::input(format!(
+                "{flag} '{s}': '{}' is not a number (expected levels such as 0.6827,0.95)",
+                part.trim()
+            ))
+        })?;
+        if !(v > 0.0 && v < 1.0) {
+            return Err(Error::input(format!(
+                "{flag} '{s}': each level must lie strictly between 0 and 1 (got {v})"
+            )));
+        }
+        if !out.contains(&v) {
+            out.push(v);
+        }
+    }
+    if out.len() > 8 {
+        return Err(Error::input(format!("{flag}: at most 8 levels")));
+    }
+    Ok(out)
 }
 
 /// Options of `--plot`.
@@ -67,9 +151,10 @@ pub struct PlotArgs {
     #[arg(long, value_name = "PATH")]
     pub plot: Option<PathBuf>,
 
-    /// What the plot shows: the mean log-likelihood, the cross-entropy, or the KL divergence
-    /// (which needs H(P): --sample, --true, or discrete data)
-    #[arg(long, value_name = "METRIC", default_value = "loglik")]
+    /// What the plot shows: Δ(−2 ln L) from the maximum (deviance), Δ mean log-likelihood
+    /// (delta_loglik), the mean log-likelihood, the cross-entropy, or the KL divergence (which
+    /// needs H(P): --sample, --true, or discrete data)
+    #[arg(long, value_name = "METRIC", default_value = "deviance")]
     pub plot_metric: MetricChoice,
 
     /// Picture size in pixels
@@ -79,6 +164,32 @@ pub struct PlotArgs {
     /// With more than two parameters: draw the 2-D profile surface of these two
     #[arg(long, value_name = "A,B")]
     pub plot_pair: Option<String>,
+
+    /// Axis label of a parameter in the plot, e.g. --label 'mu=μ (GeV)' (repeatable)
+    #[arg(long = "label", value_name = "NAME=TEXT")]
+    pub labels: Vec<String>,
+
+    /// Title of the plot [default: the family and n]
+    #[arg(long, value_name = "TEXT")]
+    pub title: Option<String>,
+}
+
+impl PlotArgs {
+    /// The plot options, checked against the grid (size, pair, labels), before any sweep.
+    pub fn options(&self, grid: &klgrid::model::grid::Grid) -> Result<PlotOptions> {
+        use klgrid::plot;
+        Ok(PlotOptions {
+            metric: self.plot_metric,
+            size: Some(plot::parse_size(&self.plot_size)?),
+            pair: self
+                .plot_pair
+                .as_deref()
+                .map(|s| plot::parse_pair(s, grid))
+                .transpose()?,
+            title: self.title.clone(),
+            labels: plot::parse_labels(&self.labels, grid)?,
+        })
+    }
 }
 
 /// Runs the sweep and writes the report; returns the exit code.
@@ -127,12 +238,8 @@ pub fn run(args: &SweepArgs) -> Result<i32> {
             out?
         }
     };
-    let opts = AnalysisOptions {
-        truth: checked.truth,
-        refine: args.refine,
-        units: args.units,
-        replay: job.data.replay(),
-    };
+    let mut opts = checked.analysis;
+    opts.replay = job.data.replay();
     // The samples the analysis needs: drawn, or kept by the pipeline from its one pass over a
     // streamed source (never read twice).
     let memory = match &job.data {
@@ -160,7 +267,7 @@ pub fn run(args: &SweepArgs) -> Result<i32> {
         analysis: &an,
     };
     if let Some(plot) = checked.plot {
-        draw_plot(args, &job.grid, job.family, &outcome, &an, plot)?;
+        draw_plot(&job.grid, job.family, &outcome, &an, plot)?;
     }
     let points = args.points;
     checked
@@ -188,8 +295,8 @@ pub fn run(args: &SweepArgs) -> Result<i32> {
 
 /// The options checked up front, and the outputs prepared.
 struct Checked {
-    /// P, from `--true` or `--sample`.
-    truth: Option<SampleSpec>,
+    /// The analysis: P, from `--true` or `--sample`; `--refine`, `--units`, the intervals.
+    analysis: AnalysisOptions,
     /// `--out` (or stdout), its temporary file created.
     out: Target,
     /// `--plot`: its target prepared, the size and pair parsed.
@@ -199,15 +306,15 @@ struct Checked {
 /// `--plot`, checked.
 struct PlotTarget {
     target: Target,
-    size: (u32, u32),
-    pair: Option<(usize, usize)>,
+    options: PlotOptions,
 }
 
 /// Checks every option that can be checked without the data, before any are read or drawn, so
 /// that a mistake costs no sweep: the family and grid, `--true`, `--out` (its folder writable:
 /// the temporary file is created in it now; stdout open, and not a terminal for a binary
-/// format), and `--plot` (extension, folder, `--plot-size`, `--plot-pair`, a free axis,
-/// `--plot-metric kl` without any way to know H(P)).
+/// format), the intervals' `--cl` and `--region-cl`, and `--plot` (extension, folder,
+/// `--plot-size`, `--plot-pair`, `--label`, a free axis, `--plot-metric kl` without any way to
+/// know H(P)).
 fn check_options(args: &SweepArgs) -> Result<Checked> {
     use klgrid::plot;
     let (family, grid) = args.job.family_and_grid()?;
@@ -223,14 +330,8 @@ fn check_options(args: &SweepArgs) -> Result<Checked> {
         None => None,
         Some(path) => {
             plot::ImageFormat::from_path(path)?;
-            let size = plot::parse_size(&args.plot.plot_size)?;
-            let pair = args
-                .plot
-                .plot_pair
-                .as_deref()
-                .map(|s| plot::parse_pair(s, &grid))
-                .transpose()?;
-            if pair.is_none() && grid.axes().iter().all(|a| a.values.len() < 2) {
+            let options = args.plot.options(&grid)?;
+            if options.pair.is_none() && grid.axes().iter().all(|a| a.values.len() < 2) {
                 return Err(Error::input(
                     "--plot: the grid has no axis with more than one value",
                 ));
@@ -249,63 +350,34 @@ fn check_options(args: &SweepArgs) -> Result<Checked> {
                 .unwrap_or_default();
             Some(PlotTarget {
                 target: Target::file(path, &ext, "--plot")?,
-                size,
-                pair,
+                options,
             })
         }
     };
+    let analysis =
+        args.intervals
+            .analysis(truth, args.refine, args.units, args.plot.plot.is_some())?;
     let binary = args.format.is_binary().then(|| args.format.name());
     let out = Target::out(args.out.as_deref(), binary)?;
-    Ok(Checked { truth, out, plot })
+    Ok(Checked {
+        analysis,
+        out,
+        plot,
+    })
 }
 
 /// Draws `--plot` into its prepared target.
 fn draw_plot(
-    args: &SweepArgs,
     grid: &klgrid::model::grid::Grid,
     family: &'static dyn klgrid::model::Family,
     outcome: &SweepOutcome,
     an: &analysis::Analysis,
     plot: PlotTarget,
 ) -> Result<()> {
-    use klgrid::plot::{self, Metric, PlotInput};
-    let p = &args.plot;
-    let metric = match p.plot_metric {
-        MetricChoice::Loglik => Metric::Loglik,
-        MetricChoice::CrossEntropy => Metric::CrossEntropy,
-        MetricChoice::Kl => {
-            let entropy = an.entropy.as_ref().map(|h| h.value).ok_or_else(|| {
-                Error::input(format!(
-                    "--plot-metric kl needs H(P): {}",
-                    an.entropy_note.as_deref().unwrap_or("unknown")
-                ))
-            })?;
-            Metric::Kl { entropy }
-        }
-    };
-    let ev = &outcome.primary;
-    let title = format!(
-        "{} — n = {}, {} points, {} ({}), nats",
-        family.name(),
-        ev.partials.n,
-        grid.len(),
-        ev.backend,
-        ev.strategy
-    );
-    let input = PlotInput {
-        family,
-        grid,
-        partials: &ev.partials,
-        metric,
-        best: outcome.best,
-        mle: an.mle.as_ref().map(|m| m.theta.as_slice()),
-        title,
-        size: plot.size,
-        pair: plot.pair,
-    };
+    let input = klgrid::plot::sweep_input(family, grid, outcome, an, &plot.options)?;
     let Some(path) = plot.target.path() else {
         return Err(Error::Output("--plot needs a file".into()));
     };
-    plot::render(&input, path)?;
+    klgrid::plot::render(&input, path)?;
     plot.target.commit()
 }

@@ -50,7 +50,7 @@ fn error_to_bytes(e: &Error) -> Vec<u8> {
         Error::Gpu(m) => (2, m.clone()),
         Error::Numeric(m) => (3, m.clone()),
         Error::Output(m) => (4, m.clone()),
-        Error::Cancelled => (5, e.to_string()),
+        Error::Cancelled => (5, String::new()),
     };
     let mut b = vec![kind];
     b.extend_from_slice(msg.as_bytes());

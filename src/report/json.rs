@@ -140,8 +140,24 @@ fn opt(v: Option<f64>) -> Value {
 }
 
 fn intervals(a: &Analysis) -> Value {
+    let u = &a.uncertainty;
     let mut m = Map::new();
     for iv in &a.intervals {
+        let levels: Vec<Value> = u
+            .intervals
+            .iter()
+            .filter(|x| x.param == iv.param)
+            .map(|x| {
+                json!({
+                    "level": x.level,
+                    "low": opt(x.span.low),
+                    "high": opt(x.span.high),
+                    "open_low": x.span.open_low,
+                    "open_high": x.span.open_high,
+                    "threshold": x.threshold,
+                })
+            })
+            .collect();
         m.insert(
             iv.name.clone(),
             json!({
@@ -151,10 +167,71 @@ fn intervals(a: &Analysis) -> Value {
                 "open_low": iv.span.open_low,
                 "open_high": iv.span.open_high,
                 "round": iv.round,
+                "method": iv.method.name(),
+                "threshold": iv.threshold,
+                "s_error_bound": opt(u.s_error_bound.filter(|_| iv.method.name() == "grid")),
+                "levels": levels,
             }),
         );
     }
     Value::Object(m)
+}
+
+/// `errors`, `covariance`, `correlation` and `hessian` (errors at the MLE, like HESSE).
+fn errors(a: &Analysis, head: &mut Map<String, Value>) {
+    let e = a.uncertainty.errors.as_ref();
+    let matrix = |m: Option<&Vec<f64>>| {
+        e.zip(m).map_or(Value::Null, |(e, m)| {
+            let k = e.params.len();
+            json!({
+                "params": e.names,
+                "matrix": (0..k)
+                    .map(|r| (0..k).map(|c| num(m[r * k + c])).collect::<Vec<_>>())
+                    .collect::<Vec<_>>(),
+            })
+        })
+    };
+    head.insert(
+        "errors".into(),
+        e.and_then(|e| e.errors.as_ref().map(|se| (e, se)))
+            .map_or(Value::Null, |(e, se)| {
+                let mut m = Map::new();
+                for (n, v) in e.names.iter().zip(se) {
+                    m.insert(n.clone(), num(*v));
+                }
+                Value::Object(m)
+            }),
+    );
+    head.insert(
+        "covariance".into(),
+        matrix(e.and_then(|e| e.covariance.as_ref())),
+    );
+    head.insert(
+        "correlation".into(),
+        matrix(e.and_then(|e| e.correlation.as_ref())),
+    );
+    head.insert(
+        "hessian".into(),
+        e.map_or(Value::Null, |e| {
+            json!({
+                "method": e.method.name(),
+                "positive_definite": e.positive_definite,
+                "note": e.note,
+            })
+        }),
+    );
+}
+
+/// `profile`: how the exact likelihood behind the intervals was evaluated, how often, how long.
+fn profile(a: &Analysis) -> Value {
+    let u = &a.uncertainty;
+    u.likelihood.map_or(Value::Null, |l| {
+        json!({
+            "likelihood": l,
+            "evaluations": u.evaluations,
+            "seconds": u.seconds,
+        })
+    })
 }
 
 fn regions(a: &Analysis) -> Value {
@@ -167,6 +244,7 @@ fn regions(a: &Analysis) -> Value {
             "x": r.x,
             "y": r.y,
             "round": r.round,
+            "method": a.uncertainty.method.map_or("grid", |m| m.name()),
             "open": r.open,
             "rows": r.rows.iter().map(|row| json!([
                 num(row.x), opt(row.span.low), opt(row.span.high)
@@ -266,17 +344,20 @@ fn head(r: &Report<'_>) -> Map<String, Value> {
                 "theta": theta_obj(fam, &m.theta),
                 "method": m.method.name(),
                 "mean_loglik": num(m.mean_loglik),
+                "on_boundary": m.on_boundary,
             })
         }),
     );
+    // Why there is no MLE, or that it lies on the boundary (then next to it).
+    if let Some(note) = &a.mle_note {
+        head.insert("mle_note".into(), json!(note));
+    }
     head.insert("refined".into(), refined(fam, a));
     head.insert("intervals".into(), intervals(a));
     head.insert("regions".into(), regions(a));
-    if let Some(note) = &a.mle_note {
-        if head.get("mle").is_none_or(Value::is_null) {
-            head.insert("mle_note".into(), json!(note));
-        }
-    }
+    errors(a, &mut head);
+    head.insert("profile".into(), profile(a));
+    head.insert("warnings".into(), json!(a.uncertainty.warnings));
     if let (Some(a), Some(re)) = (&out.agreement, &out.reference) {
         let mut v = agreement(a);
         v["reference"] = json!(re.backend);

@@ -15,6 +15,8 @@ use crate::engine::SweepOutcome;
 use crate::input::InputInfo;
 use crate::model::grid::Grid;
 use crate::model::Family;
+/// A number for people (see [`crate::numeric::fmt_num`]); the writers and plots use it from here.
+pub use crate::numeric::fmt_num;
 
 /// Where the samples of a report came from: `data_format` and `data_compression` in JSON, the
 /// format on the table's data line. Said by the caller, never guessed from the outcome.
@@ -175,25 +177,6 @@ pub fn theta_text(family: &dyn Family, theta: &[f64]) -> String {
         .join(", ")
 }
 
-/// A number for people: up to 6 significant digits, no trailing noise.
-pub fn fmt_num(v: f64) -> String {
-    if v == 0.0 || !v.is_finite() {
-        return format!("{v}");
-    }
-    let a = v.abs();
-    if (1e-4..1e7).contains(&a) {
-        let digits = (5 - a.log10().floor() as i32).clamp(0, 10) as usize;
-        let s = format!("{v:.digits$}");
-        if s.contains('.') {
-            s.trim_end_matches('0').trim_end_matches('.').to_string()
-        } else {
-            s
-        }
-    } else {
-        format!("{v:.5e}")
-    }
-}
-
 /// Small real sweeps for the writers' tests: the outcome, its analysis and the grid.
 #[cfg(test)]
 pub(crate) mod fixture {
@@ -249,7 +232,7 @@ pub(crate) mod fixture {
             truth: Some(truth),
             refine: 0,
             units,
-            replay: None,
+            ..AnalysisOptions::default()
         };
         let analysis =
             analysis::analyse(&session, family, &grid, Some(&xs), &outcome, &opts).unwrap();

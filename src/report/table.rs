@@ -3,6 +3,7 @@
 
 use super::{fmt_num, theta_text, Points, Report};
 use crate::analysis::identity::{EntropyMethod, EntropySource};
+use crate::analysis::intervals::IntervalMethod;
 use crate::analysis::Analysis;
 use std::io::Write;
 
@@ -287,10 +288,10 @@ fn analysis_lines(r: &Report<'_>, a: &Analysis, w: &mut dyn Write) -> std::io::R
         }
         None => writeln!(w, "identity    no grid point has a finite likelihood")?,
     }
-    match &a.mle {
-        Some(m) => writeln!(
+    match (&a.mle, &a.mle_note) {
+        (Some(m), note) => writeln!(
             w,
-            "MLE         {} ({})   mean loglik {}",
+            "MLE         {} ({})   mean loglik {}{}",
             theta_text(fam, &m.theta),
             m.method.name().replace('_', " "),
             if m.mean_loglik.is_nan() {
@@ -298,15 +299,54 @@ fn analysis_lines(r: &Report<'_>, a: &Analysis, w: &mut dyn Write) -> std::io::R
                 "not computed".to_string()
             } else {
                 fmt_num(m.mean_loglik)
-            }
+            },
+            // On the boundary of the parameter space.
+            note.as_ref().map_or(String::new(), |n| format!("   {n}"))
         )?,
-        None => match &a.mle_note {
-            Some(note) => writeln!(w, "MLE         {note}")?,
-            None => writeln!(
+        // Each note says what it is: "not computed: …", "does not exist: …", "none: …".
+        (None, Some(note)) => writeln!(w, "MLE         {note}")?,
+        (None, None) => writeln!(
+            w,
+            "MLE         none: the likelihood is 0 at every grid point"
+        )?,
+    }
+    if let Some(e) = &a.uncertainty.errors {
+        match (&e.errors, &e.correlation) {
+            (Some(se), Some(corr)) => {
+                let k = e.params.len();
+                let list: Vec<String> = e
+                    .names
+                    .iter()
+                    .zip(se)
+                    .map(|(n, v)| format!("{n} ± {}", fmt_num(*v)))
+                    .collect();
+                writeln!(
+                    w,
+                    "errors      {}   (Hessian of −S at the MLE, {}; JSON: errors, covariance)",
+                    list.join(", "),
+                    e.method.name().replace('_', " ")
+                )?;
+                let mut pairs = Vec::new();
+                for r in 0..k {
+                    for c in r + 1..k {
+                        pairs.push(format!(
+                            "{}–{} {:.4}",
+                            e.names[r],
+                            e.names[c],
+                            corr[r * k + c]
+                        ));
+                    }
+                }
+                if !pairs.is_empty() {
+                    writeln!(w, "correlation {}", pairs.join(", "))?;
+                }
+            }
+            _ => writeln!(
                 w,
-                "MLE         none: the likelihood is 0 at every grid point"
+                "errors      none: {}",
+                e.note.as_deref().unwrap_or("no Hessian")
             )?,
-        },
+        }
     }
     if let Some(rf) = &a.refined {
         let steps: Vec<String> = fam
@@ -330,43 +370,58 @@ fn analysis_lines(r: &Report<'_>, a: &Analysis, w: &mut dyn Write) -> std::io::R
             }
         )?;
     }
-    for iv in &a.intervals {
+    let profile = a.uncertainty.method == Some(IntervalMethod::Profile);
+    for iv in &a.uncertainty.intervals {
+        let edge = if profile {
+            "the search range"
+        } else {
+            "the grid's edge"
+        };
         let end = |v: Option<f64>, open: bool, side: &str| {
             if open {
-                format!("open ({side} the grid's edge)")
+                format!("open ({side} {edge})")
             } else {
                 fmt_num(v.unwrap_or(f64::NAN))
             }
         };
+        let how = match iv.method {
+            IntervalMethod::Profile => "profile likelihood, nuisance optimised in f64".to_string(),
+            IntervalMethod::Grid if iv.round == 0 => "read off the sweep grid".to_string(),
+            IntervalMethod::Grid => format!("read off refinement round {}", iv.round),
+        };
         writeln!(
             w,
-            "interval    {} in [{}, {}]   {:.0}% likelihood ratio (Wilks), {}",
+            "interval    {} in [{}, {}]   {}% likelihood ratio (Wilks, 2·ΔS ≤ {:.4}), {how}",
             iv.name,
             end(iv.span.low, iv.span.open_low, "below"),
             end(iv.span.high, iv.span.open_high, "beyond"),
-            100.0 * iv.level,
-            if iv.round == 0 {
-                "sweep grid".to_string()
-            } else {
-                format!("refinement round {}", iv.round)
-            }
+            fmt_num(100.0 * iv.level),
+            iv.threshold,
         )?;
     }
     for rg in &a.regions {
         writeln!(
             w,
-            "region      {:.0}% joint {} × {}: {} rows, 2·ΔS ≤ {:.3}{} (JSON: regions)",
-            100.0 * rg.level,
+            "region      {}% joint {} × {}: {} rows, {} contour points, 2·ΔS ≤ {:.3}{} (JSON: regions)",
+            fmt_num(100.0 * rg.level),
             rg.x,
             rg.y,
             rg.rows.len(),
+            rg.polygon.len(),
             rg.threshold,
             if rg.open {
-                ", reaches the grid's edge"
+                if profile {
+                    ", open (reaches the search range)"
+                } else {
+                    ", reaches the grid's edge"
+                }
             } else {
                 ""
             }
         )?;
+    }
+    for warning in &a.uncertainty.warnings {
+        writeln!(w, "warning     {warning}")?;
     }
     Ok(())
 }

@@ -98,3 +98,29 @@ pub fn grid_owned(fam: &dyn Family, specs: &[String]) -> Grid {
     )
     .unwrap()
 }
+
+/// Runs the `klgrid` binary (with a private `XDG_RUNTIME_DIR`).
+pub fn klgrid(args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_klgrid"))
+        .args(args)
+        .env("XDG_RUNTIME_DIR", std::env::temp_dir())
+        .output()
+        .expect("run klgrid")
+}
+
+/// The JSON document `klgrid` writes for `args`, which must succeed.
+pub fn json(args: &[&str]) -> serde_json::Value {
+    let o = klgrid(args);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    serde_json::from_slice(&o.stdout).unwrap()
+}
+
+/// A JSON number.
+pub fn f(v: &serde_json::Value) -> f64 {
+    v.as_f64().unwrap_or_else(|| panic!("not a number: {v}"))
+}

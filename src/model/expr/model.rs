@@ -758,6 +758,10 @@ impl Family for UserModel {
         self.data_values(x, shift, out);
     }
 
+    fn has_host_terms(&self) -> bool {
+        !self.host.is_empty()
+    }
+
     fn host_coupled_sums(&self, grid: &Grid, xs: &[f64]) -> Option<Vec<f64>> {
         if self.host.is_empty() {
             return None;

@@ -45,6 +45,14 @@ impl Family for Bernoulli {
         }
     }
 
+    /// ∂p = x/p − (1 − x)/(1 − p), ∂pp = −x/p² − (1 − x)/(1 − p)².
+    fn ln_pdf_derivatives(&self, x: f64, t: &[f64], g: &mut [f64], h: &mut [f64]) -> bool {
+        let (p, q) = (t[0], 1.0 - t[0]);
+        g[0] = x / p - (1.0 - x) / q;
+        h[0] = -x / (p * p) - (1.0 - x) / (q * q);
+        true
+    }
+
     fn in_support(&self, x: f64) -> bool {
         x == 0.0 || x == 1.0
     }

@@ -70,6 +70,22 @@ impl Family for Beta {
         (t[0] - 1.0) * x.ln() + (t[1] - 1.0) * (-x).ln_1p() - ln_beta(t[0], t[1])
     }
 
+    /// ∂α = ln x − ψ(α) + ψ(α + β), ∂β = ln(1 − x) − ψ(β) + ψ(α + β);
+    /// ∂αα = ψ′(α + β) − ψ′(α), ∂αβ = ψ′(α + β), ∂ββ = ψ′(α + β) − ψ′(β).
+    fn ln_pdf_derivatives(&self, x: f64, t: &[f64], g: &mut [f64], h: &mut [f64]) -> bool {
+        use crate::numeric::trigamma;
+        use statrs::function::gamma::digamma;
+        let (a, b) = (t[0], t[1]);
+        let (ps, ts) = (digamma(a + b), trigamma(a + b));
+        g[0] = x.ln() - digamma(a) + ps;
+        g[1] = (-x).ln_1p() - digamma(b) + ps;
+        h[0] = ts - trigamma(a);
+        h[1] = ts;
+        h[2] = ts;
+        h[3] = ts - trigamma(b);
+        true
+    }
+
     fn in_support(&self, x: f64) -> bool {
         x > 0.0 && x < 1.0
     }

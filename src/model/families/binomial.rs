@@ -82,6 +82,18 @@ impl Family for Binomial {
         ln_choose + succ + fail
     }
 
+    /// In p (trials is an integer, not differentiated): ∂p = x/p − (t − x)/(1 − p),
+    /// ∂pp = −x/p² − (t − x)/(1 − p)².
+    fn ln_pdf_derivatives(&self, x: f64, t: &[f64], g: &mut [f64], h: &mut [f64]) -> bool {
+        let (n, p) = (t[0], t[1]);
+        let q = 1.0 - p;
+        g[0] = 0.0;
+        g[1] = x / p - (n - x) / q;
+        h[..3].fill(0.0);
+        h[3] = -x / (p * p) - (n - x) / (q * q);
+        true
+    }
+
     fn in_support(&self, x: f64) -> bool {
         x >= 0.0 && x.is_finite() && x.fract() == 0.0
     }
@@ -119,6 +131,10 @@ impl Family for Binomial {
 
     /// Σᵢ −ln (t − xᵢ)! over the samples with 0 ≤ xᵢ ≤ t, once per distinct t:
     /// Σ_v −count_v·ln (t − v)! over the distinct data values v.
+    fn has_host_terms(&self) -> bool {
+        true
+    }
+
     fn host_coupled_sums(&self, grid: &Grid, xs: &[f64]) -> Option<Vec<f64>> {
         let counts = value_counts(xs);
         Some(per_param_value(grid, 0, |n| {

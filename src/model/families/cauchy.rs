@@ -61,6 +61,22 @@ impl Family for Cauchy {
         -(PI * t[1]).ln() - (z * z).ln_1p()
     }
 
+    /// Location–scale with f(z) = −ln(1 + z²): f′ = −2z/(1 + z²), f″ = −2(1 − z²)/(1 + z²)².
+    fn ln_pdf_derivatives(&self, x: f64, t: &[f64], g: &mut [f64], h: &mut [f64]) -> bool {
+        let z = (x - t[0]) / t[1];
+        let q = 1.0 + z * z;
+        super::location_scale_derivatives(
+            z,
+            t[1],
+            -2.0 * z / q,
+            -2.0 * (1.0 - z * z) / (q * q),
+            (0, 1, 2),
+            g,
+            h,
+        );
+        true
+    }
+
     fn in_support(&self, x: f64) -> bool {
         x.is_finite()
     }

@@ -50,6 +50,13 @@ impl Family for Exponential {
         t[0].ln() - t[0] * x
     }
 
+    /// ∂λ = 1/λ − x, ∂λλ = −1/λ².
+    fn ln_pdf_derivatives(&self, x: f64, t: &[f64], g: &mut [f64], h: &mut [f64]) -> bool {
+        g[0] = 1.0 / t[0] - x;
+        h[0] = -1.0 / (t[0] * t[0]);
+        true
+    }
+
     fn in_support(&self, x: f64) -> bool {
         x >= 0.0 && x.is_finite()
     }

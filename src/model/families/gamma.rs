@@ -65,6 +65,18 @@ impl Family for Gamma {
         shape * rate.ln() - ln_gamma(shape) + (shape - 1.0) * x.ln() - rate * x
     }
 
+    /// ∂α = ln β − ψ(α) + ln x, ∂β = α/β − x; ∂αα = −ψ′(α), ∂αβ = 1/β, ∂ββ = −α/β².
+    fn ln_pdf_derivatives(&self, x: f64, t: &[f64], g: &mut [f64], h: &mut [f64]) -> bool {
+        let (a, b) = (t[0], t[1]);
+        g[0] = b.ln() - digamma(a) + x.ln();
+        g[1] = a / b - x;
+        h[0] = -crate::numeric::trigamma(a);
+        h[1] = 1.0 / b;
+        h[2] = 1.0 / b;
+        h[3] = -a / (b * b);
+        true
+    }
+
     fn in_support(&self, x: f64) -> bool {
         x > 0.0 && x.is_finite()
     }

@@ -44,6 +44,14 @@ impl Family for Geometric {
         t[0].ln() + fail
     }
 
+    /// ∂p = 1/p − x/(1 − p), ∂pp = −1/p² − x/(1 − p)².
+    fn ln_pdf_derivatives(&self, x: f64, t: &[f64], g: &mut [f64], h: &mut [f64]) -> bool {
+        let (p, q) = (t[0], 1.0 - t[0]);
+        g[0] = 1.0 / p - x / q;
+        h[0] = -1.0 / (p * p) - x / (q * q);
+        true
+    }
+
     fn in_support(&self, x: f64) -> bool {
         x >= 0.0 && x.is_finite() && x.fract() == 0.0
     }

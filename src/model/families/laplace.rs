@@ -70,6 +70,21 @@ impl Family for Laplace {
         -(2.0 * t[1]).ln() - (x - t[0]).abs() / t[1]
     }
 
+    /// Location–scale with f(z) = −|z|: f′ = −sign z, f″ = 0 (the likelihood is not twice
+    /// differentiable in μ, so its Hessian is singular in μ: no standard error for μ).
+    fn ln_pdf_derivatives(&self, x: f64, t: &[f64], g: &mut [f64], h: &mut [f64]) -> bool {
+        let z = (x - t[0]) / t[1];
+        let sign = if z > 0.0 {
+            1.0
+        } else if z < 0.0 {
+            -1.0
+        } else {
+            0.0
+        };
+        super::location_scale_derivatives(z, t[1], -sign, 0.0, (0, 1, 2), g, h);
+        true
+    }
+
     fn in_support(&self, x: f64) -> bool {
         x.is_finite()
     }

@@ -64,6 +64,14 @@ impl Family for Logistic {
         -a - 2.0 * (-a).exp().ln_1p() - t[1].ln()
     }
 
+    /// Location–scale with f(z) = −z − 2 ln(1 + e⁻ᶻ): f′ = −tanh(z/2), f″ = −(1 − tanh²(z/2))/2.
+    fn ln_pdf_derivatives(&self, x: f64, t: &[f64], g: &mut [f64], h: &mut [f64]) -> bool {
+        let z = (x - t[0]) / t[1];
+        let th = (0.5 * z).tanh();
+        super::location_scale_derivatives(z, t[1], -th, -0.5 * (1.0 - th * th), (0, 1, 2), g, h);
+        true
+    }
+
     fn in_support(&self, x: f64) -> bool {
         x.is_finite()
     }

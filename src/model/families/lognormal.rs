@@ -48,6 +48,13 @@ impl Family for LogNormal {
         -0.5 * z * z - t[1].ln() - HALF_LN_2PI - lx
     }
 
+    /// The normal's, on ln x: f(z) = −z²/2 with z = (ln x − μ)/σ.
+    fn ln_pdf_derivatives(&self, x: f64, t: &[f64], g: &mut [f64], h: &mut [f64]) -> bool {
+        let z = (x.ln() - t[0]) / t[1];
+        super::location_scale_derivatives(z, t[1], -z, -1.0, (0, 1, 2), g, h);
+        true
+    }
+
     fn in_support(&self, x: f64) -> bool {
         x > 0.0 && x.is_finite()
     }

@@ -63,6 +63,27 @@ impl Family for NegativeBinomial {
         ln_coef + r * p.ln() + fail
     }
 
+    /// ∂r = ψ(x + r) − ψ(r) + ln p, ∂p = r/p − x/(1 − p); ∂rr = ψ′(x + r) − ψ′(r), ∂rp = 1/p,
+    /// ∂pp = −r/p² − x/(1 − p)².
+    fn ln_pdf_derivatives(&self, x: f64, t: &[f64], g: &mut [f64], h: &mut [f64]) -> bool {
+        use crate::numeric::trigamma;
+        use statrs::function::gamma::digamma;
+        let (r, p) = (t[0], t[1]);
+        let q = 1.0 - p;
+        let (dr, tr) = if x > 0.0 {
+            (digamma(x + r) - digamma(r), trigamma(x + r) - trigamma(r))
+        } else {
+            (0.0, 0.0)
+        };
+        g[0] = dr + p.ln();
+        g[1] = r / p - x / q;
+        h[0] = tr;
+        h[1] = 1.0 / p;
+        h[2] = 1.0 / p;
+        h[3] = -r / (p * p) - x / (q * q);
+        true
+    }
+
     fn in_support(&self, x: f64) -> bool {
         x >= 0.0 && x.is_finite() && x.fract() == 0.0
     }
@@ -98,6 +119,10 @@ impl Family for NegativeBinomial {
 
     /// Σᵢ lnΓ(xᵢ + r) over the samples in the support, once per value of r:
     /// Σ_v count_v·lnΓ(v + r) over the distinct data values v.
+    fn has_host_terms(&self) -> bool {
+        true
+    }
+
     fn host_coupled_sums(&self, grid: &Grid, xs: &[f64]) -> Option<Vec<f64>> {
         let counts = value_counts(xs);
         Some(per_param_value(grid, 0, |r| {

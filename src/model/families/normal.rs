@@ -70,6 +70,13 @@ impl Family for Normal {
         -0.5 * z * z - t[1].ln() - HALF_LN_2PI
     }
 
+    /// Location–scale with f(z) = −z²/2: f′ = −z, f″ = −1.
+    fn ln_pdf_derivatives(&self, x: f64, t: &[f64], g: &mut [f64], h: &mut [f64]) -> bool {
+        let z = (x - t[0]) / t[1];
+        super::location_scale_derivatives(z, t[1], -z, -1.0, (0, 1, 2), g, h);
+        true
+    }
+
     fn in_support(&self, x: f64) -> bool {
         x.is_finite()
     }

@@ -91,6 +91,39 @@ impl Family for NormalMixture {
         log_add_exp(l1, l2) - HALF_LN_2PI
     }
 
+    /// With lᵢ = ln wᵢ + ln φ((x − μᵢ)/σᵢ) − ln σᵢ (w₁ = w, w₂ = 1 − w), L = ln(e^l₁ + e^l₂) and
+    /// the responsibilities rᵢ = e^(lᵢ − L): ∇L = r₁∇l₁ + r₂∇l₂ and
+    /// ∇²L = Σᵢ rᵢ(∇²lᵢ + ∇lᵢ∇lᵢᵀ) − ∇L∇Lᵀ, each component's derivatives being the normal's.
+    fn ln_pdf_derivatives(&self, x: f64, t: &[f64], g: &mut [f64], h: &mut [f64]) -> bool {
+        let (w, mu1, s1, mu2, s2) = (t[0], t[1], t[2], t[3], t[4]);
+        let (z1, z2) = ((x - mu1) / s1, (x - mu2) / s2);
+        let l1 = w.ln() - s1.ln() - 0.5 * z1 * z1;
+        let l2 = (-w).ln_1p() - s2.ln() - 0.5 * z2 * z2;
+        let l = log_add_exp(l1, l2);
+        let (r1, r2) = ((l1 - l).exp(), (l2 - l).exp());
+        let d1 = [1.0 / w, z1 / s1, (z1 * z1 - 1.0) / s1, 0.0, 0.0];
+        let d2 = [-1.0 / (1.0 - w), 0.0, 0.0, z2 / s2, (z2 * z2 - 1.0) / s2];
+        for j in 0..5 {
+            g[j] = r1 * d1[j] + r2 * d2[j];
+        }
+        for j in 0..5 {
+            for k in j..5 {
+                let v = r1 * d1[j] * d1[k] + r2 * d2[j] * d2[k] - g[j] * g[k];
+                h[j * 5 + k] = v;
+                h[k * 5 + j] = v;
+            }
+        }
+        // The components' own second derivatives (normal in μᵢ, σᵢ; ln w, ln(1 − w) in w).
+        h[0] += -r1 / (w * w) - r2 / ((1.0 - w) * (1.0 - w));
+        for (r, z, s, im, is) in [(r1, z1, s1, 1, 2), (r2, z2, s2, 3, 4)] {
+            h[im * 5 + im] += -r / (s * s);
+            h[im * 5 + is] += -2.0 * r * z / (s * s);
+            h[is * 5 + im] += -2.0 * r * z / (s * s);
+            h[is * 5 + is] += r * (1.0 - 3.0 * z * z) / (s * s);
+        }
+        true
+    }
+
     fn in_support(&self, x: f64) -> bool {
         x.is_finite()
     }

@@ -41,6 +41,13 @@ impl Family for Poisson {
         x * t[0].ln() - t[0] - ln_factorial(x)
     }
 
+    /// ∂λ = x/λ − 1, ∂λλ = −x/λ².
+    fn ln_pdf_derivatives(&self, x: f64, t: &[f64], g: &mut [f64], h: &mut [f64]) -> bool {
+        g[0] = x / t[0] - 1.0;
+        h[0] = -x / (t[0] * t[0]);
+        true
+    }
+
     fn in_support(&self, x: f64) -> bool {
         x >= 0.0 && x.fract() == 0.0
     }

@@ -5,13 +5,16 @@
 //!
 //! Split: a(θ) = ln Γ((ν+1)/2) − ln Γ(ν/2) − ½ ln(νπ) − ln σ, b(x) = 0,
 //! k(x, θ) = −(ν+1)/2 · log1p(w²) with w = (x − μ)·1/(σ√ν) on the shifted sample.
+//!
+//! ln Γ((ν+1)/2) − ln Γ(ν/2) is [`ln_gamma_half_ratio`]`(ν/2)`, which keeps its precision for
+//! large ν (the difference of two `lgamma` values of ~10¹² loses every digit at ν = 10¹¹).
 
 use super::KernelFloat;
 use super::{
     Blocked, CoupledKernel, Domain, Family, Kernel, KernelClass, ParamSpec, Scaling, Shift,
 };
 use crate::error::{Error, Result};
-use crate::numeric::ln_gamma;
+use crate::numeric::{ln_gamma, ln_gamma_half_ratio};
 use rand::rngs::StdRng;
 use rand_distr::Distribution;
 use statrs::function::gamma::digamma;
@@ -70,11 +73,54 @@ impl Family for StudentT {
         }
         let (nu, mu, sigma) = (t[0], t[1], t[2]);
         let z = (x - mu) / sigma;
-        ln_gamma(0.5 * (nu + 1.0))
-            - ln_gamma(0.5 * nu)
+        ln_gamma_half_ratio(0.5 * nu)
             - 0.5 * (nu * PI).ln()
             - sigma.ln()
             - 0.5 * (nu + 1.0) * (z * z / nu).ln_1p()
+    }
+
+    /// μ, σ: location–scale with f(z) = −((ν + 1)/2)·ln(1 + z²/ν), f′ = −(ν + 1)z/(ν + z²),
+    /// f″ = −(ν + 1)(ν − z²)/(ν + z²)². ν, with q = ν + z²:
+    ///
+    /// ```text
+    /// ∂ν  = ½ψ((ν + 1)/2) − ½ψ(ν/2) − 1/(2ν) − ½ln(1 + z²/ν) + (ν + 1)z²/(2νq)
+    /// ∂νν = ¼ψ′((ν + 1)/2) − ¼ψ′(ν/2) + 1/(2ν²) + z²/(2νq) − z²(ν² + 2ν + z²)/(2ν²q²)
+    /// ∂νμ = z(z² − 1)/(σq²),   ∂νσ = z²(z² − 1)/(σq²)
+    /// ```
+    fn ln_pdf_derivatives(&self, x: f64, t: &[f64], g: &mut [f64], h: &mut [f64]) -> bool {
+        use crate::numeric::trigamma;
+        use statrs::function::gamma::digamma;
+        let (nu, mu, sigma) = (t[0], t[1], t[2]);
+        let z = (x - mu) / sigma;
+        let z2 = z * z;
+        let q = nu + z2;
+        super::location_scale_derivatives(
+            z,
+            sigma,
+            -(nu + 1.0) * z / q,
+            -(nu + 1.0) * (nu - z2) / (q * q),
+            (1, 2, 3),
+            g,
+            h,
+        );
+        g[0] = 0.5 * digamma(0.5 * (nu + 1.0))
+            - 0.5 * digamma(0.5 * nu)
+            - 0.5 / nu
+            - 0.5 * (z2 / nu).ln_1p()
+            + (nu + 1.0) * z2 / (2.0 * nu * q);
+        h[0] = 0.25 * trigamma(0.5 * (nu + 1.0)) - 0.25 * trigamma(0.5 * nu)
+            + 0.5 / (nu * nu)
+            + z2 / (2.0 * nu * q)
+            - z2 * (nu * nu + 2.0 * nu + z2) / (2.0 * nu * nu * q * q);
+        let (nm, ns) = (
+            z * (z2 - 1.0) / (sigma * q * q),
+            z2 * (z2 - 1.0) / (sigma * q * q),
+        );
+        h[1] = nm;
+        h[3] = nm;
+        h[2] = ns;
+        h[6] = ns;
+        true
     }
 
     fn in_support(&self, x: f64) -> bool {
@@ -84,7 +130,7 @@ impl Family for StudentT {
     /// a = ln Γ((ν+1)/2) − ln Γ(ν/2) − ½ ln(νπ) − ln σ.
     fn log_norm(&self, t: &[f64]) -> f64 {
         let (nu, sigma) = (t[0], t[2]);
-        ln_gamma(0.5 * (nu + 1.0)) - ln_gamma(0.5 * nu) - 0.5 * (nu * PI).ln() - sigma.ln()
+        ln_gamma_half_ratio(0.5 * nu) - 0.5 * (nu * PI).ln() - sigma.ln()
     }
 
     fn coupled(&self) -> &'static dyn CoupledKernel {

@@ -98,6 +98,21 @@ impl Family for Uniform {
         }
     }
 
+    /// Inside [low, high]: ln Q = −ln(high − low), so with w = high − low: ∂low = 1/w,
+    /// ∂high = −1/w, ∂low² = ∂high² = 1/w², ∂low∂high = −1/w² (S is maximal on the support's
+    /// edge, not at a stationary point: its Hessian is not negative definite).
+    fn ln_pdf_derivatives(&self, _x: f64, t: &[f64], g: &mut [f64], h: &mut [f64]) -> bool {
+        let w = t[1] - t[0];
+        let w2 = w * w;
+        g[0] = 1.0 / w;
+        g[1] = -1.0 / w;
+        h[0] = 1.0 / w2;
+        h[1] = -1.0 / w2;
+        h[2] = -1.0 / w2;
+        h[3] = 1.0 / w2;
+        true
+    }
+
     fn in_support(&self, x: f64) -> bool {
         x.is_finite()
     }

@@ -66,6 +66,21 @@ impl Family for Weibull {
         k.ln() - lambda.ln() + (k - 1.0) * r.ln() - r.powf(k)
     }
 
+    /// With L = ln(x/λ) and w = (x/λ)ᵏ: ∂k = 1/k + L·(1 − w), ∂λ = k(w − 1)/λ;
+    /// ∂kk = −1/k² − L²w, ∂kλ = (w − 1 + kLw)/λ, ∂λλ = −k(kw + w − 1)/λ².
+    fn ln_pdf_derivatives(&self, x: f64, t: &[f64], g: &mut [f64], h: &mut [f64]) -> bool {
+        let (k, lam) = (t[0], t[1]);
+        let l = (x / lam).ln();
+        let w = (k * l).exp();
+        g[0] = 1.0 / k + l * (1.0 - w);
+        g[1] = k * (w - 1.0) / lam;
+        h[0] = -1.0 / (k * k) - l * l * w;
+        h[1] = (w - 1.0 + k * l * w) / lam;
+        h[2] = h[1];
+        h[3] = -k * (k * w + w - 1.0) / (lam * lam);
+        true
+    }
+
     fn in_support(&self, x: f64) -> bool {
         x > 0.0 && x.is_finite()
     }
