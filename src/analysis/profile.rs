@@ -630,7 +630,8 @@ pub fn focus_range(grid: &Grid, j: usize, intervals: &[Interval], best: Option<f
 /// likelihood `lik` when the data are in memory and the MLE exists (and `settings.method` asks
 /// for them), else read off `grids` (the sweep's grid, then any refinement rounds); errors at the
 /// MLE whenever it is interior; and the warnings (grid intervals spanning fewer than 3 grid steps
-/// or differing from the profile ones by more than 10%, an f32 path's error bound on S above
+/// or excluding the MLE or differing from the profile ones by more than 10%, an f32 path's
+/// error bound on S above
 /// 0.1 nat, open ends, a Hessian that is not positive definite, an MLE that is not the global
 /// maximum).
 pub fn uncertainty(
@@ -725,7 +726,7 @@ pub fn uncertainty(
         let remedy = if lik.is_some() {
             "use --intervals profile"
         } else {
-            "use a finer grid or --refine (profile intervals need the data in memory)"
+            "use a finer grid or more --refine rounds (profile intervals need the data in memory)"
         };
         // What reading intervals off the grid costs in precision.
         if let Some(tol) = settings.f32_tolerance {
@@ -749,7 +750,24 @@ pub fn uncertainty(
             }
         }
         for iv in &grid_ivs {
-            if let Some(w) = width_in_steps(grid, iv).filter(|&w| w < 3.0 && iv.round == 0) {
+            // The grid it was read off: the sweep's (round 0) or a refinement round's.
+            let read_off = grids.get(iv.round).map_or(grid, |g| g.0);
+            if let (Some(m), Some(lo), Some(hi)) = (mle, iv.span.low, iv.span.high) {
+                let t = m.theta[iv.param];
+                if t < lo || t > hi {
+                    out.warnings.push(format!(
+                        "interval {} ({}%): [{}, {}] excludes the MLE {} = {}: the grid cannot \
+                         resolve it; {remedy}",
+                        iv.name,
+                        crate::numeric::fmt_num(100.0 * iv.level),
+                        crate::numeric::fmt_num(lo),
+                        crate::numeric::fmt_num(hi),
+                        iv.name,
+                        crate::numeric::fmt_num(t)
+                    ));
+                }
+            }
+            if let Some(w) = width_in_steps(read_off, iv).filter(|&w| w < 3.0) {
                 out.warnings.push(format!(
                     "interval {} ({}%): spans {} grid steps (fewer than 3): the grid is too \
                      coarse to read it off; {remedy}",
