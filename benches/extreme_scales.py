@@ -4,11 +4,13 @@ against cpu-ref.
 
 For normal, lognormal, gamma, exponential, cauchy, laplace, logistic and student_t, data are drawn
 at scales 1e-30 … 1e30 (location and spread together, and, for the location families, with
-|mean|/sd = 1e6), on a grid bracketing the truth. Each run must either give the same best point as
+|mean|/sd = 1e6), on a grid bracketing the truth; then the kernels at the ends of their own
+domains: gamma at a coefficient of variation of 1e-7, student_t with ν on a log grid 1 … 1e8,
+poisson counts around 1e6 and 1e12, the binomial with 1e15 and 2³² + 1 trials. Each run must either give the same best point as
 cpu-ref with mean log-likelihoods within the family's tolerance at every grid point, or exit 2
 with a message naming why — never exit 0 with a different answer.
 
-    python3 benches/extreme_scales.py [--klgrid target/release/klgrid] [-n 100000]
+    python3 benches/extreme_scales.py [--klgrid target/release/klgrid] [-n 100000] [--only TEXT]
 
 Prints one line per case and a summary; exits 1 if any case gives a silent wrong answer.
 """
@@ -21,7 +23,8 @@ import sys
 
 SCALES = [1e-30, 1e-22, 1e-10, 1.0, 1e10, 1e18, 1e30]
 TOL = {"normal": 1e-6, "lognormal": 1e-6, "gamma": 1e-6, "exponential": 1e-6,
-       "laplace": 1e-6, "cauchy": 1e-5, "logistic": 1e-5, "student_t": 1e-5}
+       "laplace": 1e-6, "cauchy": 1e-5, "logistic": 1e-5, "student_t": 1e-5, "poisson": 1e-6,
+       "binomial": 1e-6}
 
 
 def lin(name, lo, hi, k=7):
@@ -59,6 +62,18 @@ def cases():
                 [lin("mu", 3 - 6e-7, 3 + 6e-7), logs("sigma", 5e-7, 2e-6)]))
     out.append(("cv 1e-6", "gamma", "gamma(shape=1e12, rate=1e12)",
                 [logs("shape", 5e11, 2e12), logs("rate", 5e11, 2e12)]))
+    out.append(("cv 1e-7", "gamma", "gamma(shape=1e14, rate=1e14)",
+                [logs("shape", 5e13, 2e14), logs("rate", 5e13, 2e14)]))
+    # The family kernels at the ends of their own domains.
+    out.append(("nu 1..1e8", "student_t", "normal(mu=0, sigma=1)",
+                ["nu=log:1:1e8:33", "mu=0", "sigma=1"]))
+    out.append(("counts 1e6", "poisson", "poisson(rate=1e6)", [lin("rate", 0.998e6, 1.002e6, 21)]))
+    out.append(("counts 1e12", "poisson", "poisson(rate=1e12)",
+                [lin("rate", 1e12 - 5e3, 1e12 + 5e3, 21)]))
+    out.append(("trials 1e15", "binomial", "binomial(trials=1e15, p=0.3)",
+                ["trials=1e15", lin("p", 0.3 - 1e-7, 0.3 + 1e-7, 21)]))
+    out.append(("trials 2^32+1", "binomial", "binomial(trials=4294967297, p=0.3)",
+                ["trials=4294967297", lin("p", 0.3 - 1e-5, 0.3 + 1e-5, 21)]))
     return out
 
 
@@ -104,9 +119,12 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--klgrid", default="target/release/klgrid")
     ap.add_argument("-n", type=int, default=100_000)
+    ap.add_argument("--only", default="", help="run only the cases whose family or label contains this")
     args = ap.parse_args()
     bad = ok = refused = 0
     for tag, fam, spec, grid in cases():
+        if args.only and args.only not in fam and args.only not in tag:
+            continue
         code, ref, err = run(args.klgrid, fam, spec, grid, args.n, "cpu-ref")
         if code != 0:
             print(f"{fam:12} {tag:28} cpu-ref exit {code}: {err.strip()[:120]}")

@@ -17,6 +17,8 @@ VOLATILE = ("timings",)
 def strip(doc):
     """The document without what differs between two runs: wall-clock timings."""
     doc = {k: v for k, v in doc.items() if k not in VOLATILE}
+    if doc.get("profile"):
+        doc["profile"] = {k: v for k, v in doc["profile"].items() if k != "seconds"}
     if doc.get("refined"):
         doc["refined"] = {k: v for k, v in doc["refined"].items() if k != "eval_s"}
     return doc

@@ -10,22 +10,11 @@
 //   sp_lgamma4: absolute 2.5e-6 (1.7e-6 measured near x = 1.93) + relative 1e-6 (x > 0;
 //     x ≤ 0 by reflection).
 
-// ln(1 + z): for −0.5 < z < 1, 2·atanh(w) with w = z/(2 + z), |w| < 1/3, by its odd series
-// (8 terms, truncation < 1e-9); elsewhere log(1 + z), where 1 + z carries no cancellation.
+// ln(1 + z): the family kernels' log1p4 of shaders/lib/math.wgsl, which every sweep shader
+// includes (for −0.5 < z < 1, 2·atanh(w) with w = z/(2 + z), |w| < 1/3, by its odd series, 8
+// terms, truncation < 1e-9; elsewhere log(1 + z), where 1 + z carries no cancellation).
 fn sp_log1p4(z: vec4<f32>) -> vec4<f32> {
-    let w = z / (2.0 + z);
-    let w2 = w * w;
-    var p = vec4<f32>(1.0 / 15.0);
-    p = p * w2 + 1.0 / 13.0;
-    p = p * w2 + 1.0 / 11.0;
-    p = p * w2 + 1.0 / 9.0;
-    p = p * w2 + 1.0 / 7.0;
-    p = p * w2 + 1.0 / 5.0;
-    p = p * w2 + 1.0 / 3.0;
-    p = p * w2 + 1.0;
-    let series = 2.0 * w * p;
-    let small = (z > vec4<f32>(-0.5)) & (z < vec4<f32>(1.0));
-    return select(log(1.0 + z), series, small);
+    return log1p4(z);
 }
 
 // e^z − 1: for |z| < 0.5 its Taylor series to z¹⁰ (truncation < 3e-10 relative); elsewhere

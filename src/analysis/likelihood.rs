@@ -36,8 +36,10 @@ struct Stats {
     /// Tⱼ, j < `ns`.
     t: Vec<f64>,
     ns: usize,
-    /// The centre passed to [`Family::features`] ([`Shift::Location`]), else 0.
-    location: f64,
+    /// The shift of the constants and the `_at` hooks ([`Centre::shift`]).
+    ///
+    /// [`Centre::shift`]: crate::engine::prepare::Centre::shift
+    shift: f64,
     /// [`Shift::Linear`]: the feature means sⱼ subtracted from the features, else 0.
     linear_shift: Vec<f64>,
     /// Σ b(xᵢ).
@@ -70,32 +72,6 @@ fn consts_buf(family: &dyn Family) -> Vec<f64> {
     vec![0.0; family.n_kernel_consts().max(MAX_KERNEL_CONSTS)]
 }
 
-/// Mean of each feature over `xs` (all inside the support), f64, by compensated sums.
-fn feature_means(family: &dyn Family, xs: &[f64], location: f64) -> Vec<f64> {
-    let nf = family.n_features();
-    let parts: Vec<Vec<Neumaier>> = xs
-        .par_chunks(BLOCK)
-        .map(|c| {
-            let mut s = vec![Neumaier::default(); nf];
-            let mut f = features_buf(family);
-            for &x in c {
-                family.features(x, location, &mut f);
-                for (sj, fj) in s.iter_mut().zip(&f) {
-                    sj.add(*fj);
-                }
-            }
-            s
-        })
-        .collect();
-    let mut total = vec![Neumaier::default(); nf];
-    for p in parts {
-        for (t, v) in total.iter_mut().zip(p) {
-            t.add(v.value());
-        }
-    }
-    total.iter().map(|t| t.value() / xs.len() as f64).collect()
-}
-
 impl Stats {
     /// The statistics of `xs` for `spec`; the constants of `theta0` give the ones the statistics
     /// read (parameters the grid holds fixed). `None` when a sample is outside the support.
@@ -104,13 +80,13 @@ impl Stats {
             return None;
         }
         let nf = family.n_features();
-        let (location, linear_shift) = match family.shift() {
-            Shift::None => (0.0, vec![0.0; nf]),
-            Shift::Location => (feature_means(family, xs, 0.0)[0], vec![0.0; nf]),
-            Shift::Linear => (0.0, feature_means(family, xs, 0.0)),
-        };
+        // The engine's centring (location, linear shifts, and the shift the constants and the
+        // `_at` hooks take), so that the f64 split is the one the device paths evaluate.
+        let centre = crate::engine::prepare::Centre::of(family, xs);
+        let (location, linear_shift, shift) =
+            (centre.location, centre.linear_shift.clone(), centre.shift());
         let mut c = consts_buf(family);
-        family.kernel_consts(theta0, location + linear_shift[0], &mut c);
+        family.kernel_consts(theta0, shift, &mut c);
         let ns = spec.form.n_stats(nf);
         let parts: Vec<(Vec<Neumaier>, Neumaier)> = xs
             .par_chunks(BLOCK)
@@ -128,7 +104,7 @@ impl Stats {
                     for (a, tj) in acc.iter_mut().zip(&t) {
                         a.add(*tj);
                     }
-                    b.add(family.data_term(x));
+                    b.add(family.data_term_at(x, shift));
                 }
                 (acc, b)
             })
@@ -145,7 +121,7 @@ impl Stats {
             spec,
             t: t.iter().map(|v| v.value()).collect(),
             ns,
-            location,
+            shift,
             linear_shift,
             data_sum: data_sum.value(),
             n: xs.len() as f64,
@@ -155,11 +131,11 @@ impl Stats {
     /// S(θ) = n·a(θ) + Σb + Σⱼ ηⱼTⱼ + n·κ (+ n·k(s, θ) for a linear shift s).
     fn loglik(&self, family: &dyn Family, theta: &[f64]) -> f64 {
         let mut c = consts_buf(family);
-        family.kernel_consts(theta, self.location + self.linear_shift[0], &mut c);
+        family.kernel_consts(theta, self.shift, &mut c);
         let mut eta = vec![0.0; self.ns.max(MAX_STATS)];
         let kappa = (self.spec.natural)(&c, &mut eta);
         let mut s = Neumaier::default();
-        s.add(self.n * family.log_norm(theta));
+        s.add(self.n * family.log_norm_at(theta, self.shift));
         s.add(self.data_sum);
         s.add(self.n * kappa);
         for (e, t) in eta.iter().zip(&self.t).take(self.ns) {

@@ -72,6 +72,11 @@ pub enum LikelihoodData<'a> {
         nf: usize,
         data_sum: f64,
         n: usize,
+        /// The shift the split is taken at: the data mean for [`Family::mean_relative`]
+        /// families (whose split at 0 is the cancelling textbook one), else 0.
+        shift: f64,
+        /// The samples, for the family's host-coupled sums (student_t's normal part at large ν).
+        xs: &'a [f64],
     },
 }
 
@@ -89,24 +94,30 @@ impl<'a> LikelihoodData<'a> {
                 return LikelihoodData::Samples(xs);
             }
             let nf = family.n_features();
+            let shift = match family.mean_relative() && !xs.is_empty() {
+                true => xs.iter().sum::<f64>() / xs.len() as f64,
+                false => 0.0,
+            };
             let mut features = vec![0.0; xs.len() * nf];
             features
                 .par_chunks_mut(BLOCK * nf)
                 .zip(xs.par_chunks(BLOCK))
                 .for_each(|(f, x)| {
                     for (fi, &xi) in f.chunks_exact_mut(nf).zip(x) {
-                        family.features(xi, 0.0, fi);
+                        family.features(xi, shift, fi);
                     }
                 });
             let mut b = Neumaier::default();
             for &x in xs {
-                b.add(family.data_term(x));
+                b.add(family.data_term_at(x, shift));
             }
             return LikelihoodData::Split {
                 features,
                 nf,
                 data_sum: b.value(),
                 n: xs.len(),
+                shift,
+                xs,
             };
         }
         let mut map: HashMap<u64, u64> = HashMap::new();
@@ -142,9 +153,11 @@ impl<'a> LikelihoodData<'a> {
                 nf,
                 data_sum,
                 n,
+                shift,
+                xs,
             } => {
                 let mut c = vec![0.0; family.n_kernel_consts()];
-                family.kernel_consts(theta, 0.0, &mut c);
+                family.kernel_consts(theta, *shift, &mut c);
                 let parts: Vec<f64> = features
                     .par_chunks(BLOCK * nf)
                     .map(|block| {
@@ -156,8 +169,14 @@ impl<'a> LikelihoodData<'a> {
                     })
                     .collect();
                 let mut s = Neumaier::default();
-                s.add(*n as f64 * family.log_norm(theta));
+                s.add(*n as f64 * family.log_norm_at(theta, *shift));
                 s.add(*data_sum);
+                if let Some(h) = Grid::point(family, theta)
+                    .ok()
+                    .and_then(|g| family.host_coupled_sums_at(&g, xs, *shift))
+                {
+                    s.add(h[0]);
+                }
                 for v in parts {
                     s.add(v);
                 }

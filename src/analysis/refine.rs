@@ -19,6 +19,16 @@
 //! offending bound moves half-way from θ* to the domain's bound and the axis runs evenly between
 //! the bounds. Axes with one value and integer parameters keep their values. The refined point
 //! is the best point of all rounds (the latest on ties).
+//!
+//! **Resolution.** The evaluating path resolves the mean log-likelihood ℓ̄ only to some δ (f32
+//! kernels: one f32 rounding, δ = 2⁻²⁴·max(|ℓ̄|, 1); cpu-ref: δ = 16·2⁻⁵³·max(|ℓ̄|, 1)). Near
+//! the maximum, ℓ̄ changes by ½|ℓ̄''|·h² over a step h, so below h_min = √(2δ/|ℓ̄''|) the grid's
+//! argmax is decided by rounding, not by the likelihood. After each round the curvature ℓ̄'' along
+//! every refined axis is estimated from the best point and its two neighbours (kept from the
+//! latest round where that second difference is at least 64δ, so rounding does not swamp it);
+//! an axis whose step has reached its h_min is no longer narrowed (only re-centred), and when all
+//! have, the refinement stops (`stopped: resolution`). The refined point's uncertainty per axis
+//! is max(step/2, h_min).
 
 use crate::engine::config::Backend;
 use crate::engine::config::{EvalPath, Strategy};
@@ -38,6 +48,28 @@ pub struct Round {
     pub partials: Partials,
 }
 
+/// Why the refinement stopped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stopped {
+    /// All K rounds ran.
+    Rounds,
+    /// Every refined axis reached the evaluating path's resolution.
+    Resolution,
+    /// A round had no point with a finite likelihood.
+    NoFinitePoint,
+}
+
+impl Stopped {
+    /// `rounds`, `resolution` or `no_finite_point`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Stopped::Rounds => "rounds",
+            Stopped::Resolution => "resolution",
+            Stopped::NoFinitePoint => "no_finite_point",
+        }
+    }
+}
+
 /// The outcome of `--refine K`.
 #[derive(Debug, Clone)]
 pub struct Refined {
@@ -52,6 +84,14 @@ pub struct Refined {
     pub step: Vec<Option<f64>>,
     /// Whether the last best point lies on an edge of a refined axis.
     pub on_edge: bool,
+    /// Per parameter: the step h_min = √(2δ/|ℓ̄''|) below which the evaluating path cannot tell
+    /// the grid points apart (see the module documentation); `None` where not refined or where
+    /// the curvature could not be measured.
+    pub resolution: Vec<Option<f64>>,
+    /// Per parameter: the refined point's uncertainty, max(step/2, resolution).
+    pub uncertainty: Vec<Option<f64>>,
+    /// Why the refinement stopped.
+    pub stopped: Stopped,
     /// Seconds spent evaluating the rounds (including GPU set-up).
     pub eval_seconds: f64,
 }
@@ -63,6 +103,17 @@ fn refines(axis: &crate::model::grid::Axis, domain: Domain) -> bool {
 
 /// The next round's grid around `best` (a θ in the family's parameter order).
 pub fn next_grid(family: &dyn Family, grid: &Grid, best: &[f64]) -> Result<Grid> {
+    next_grid_holding(family, grid, best, &vec![false; grid.n_params()])
+}
+
+/// [`next_grid`], with the axes of the parameters marked in `hold` re-centred without being
+/// narrowed (as on an edge): they have reached the path's resolution.
+fn next_grid_holding(
+    family: &dyn Family,
+    grid: &Grid,
+    best: &[f64],
+    hold: &[bool],
+) -> Result<Grid> {
     let params = family.params();
     let specs = grid
         .axes()
@@ -86,7 +137,11 @@ pub fn next_grid(family: &dyn Family, grid: &Grid, best: &[f64]) -> Result<Grid>
             let v = best[a.param];
             let c = u(v);
             let on_edge = v <= a.min || v >= a.max;
-            let new_half = if on_edge { half } else { (0.5 * half).max(h) };
+            let new_half = if on_edge || hold[a.param] {
+                half
+            } else {
+                (0.5 * half).max(h)
+            };
             // θ* at index `mid` (the lower middle for even counts), step h'.
             let mid = (count - 1) / 2;
             let step = 2.0 * new_half / (count - 1) as f64;
@@ -160,6 +215,62 @@ fn steps(family: &dyn Family, grid: &Grid, best: &[f64]) -> (Vec<Option<f64>>, b
     (step, on_edge)
 }
 
+/// The absolute resolution δ of `path` on a mean log-likelihood near `ll` (see the module
+/// documentation).
+pub fn resolution_of(path: EvalPath, ll: f64) -> f64 {
+    let scale = ll.abs().max(1.0);
+    match path {
+        EvalPath::CpuRef => 16.0 * f64::EPSILON / 2.0 * scale,
+        EvalPath::Gpu | EvalPath::Cpu => f32::EPSILON as f64 / 2.0 * scale,
+    }
+}
+
+/// Per parameter, ℓ̄'' along its axis at the grid's best point `i` (three-point second
+/// difference, spacing possibly uneven), where the best point has a neighbour on each side with
+/// a finite likelihood and the second difference is at least `min_diff`.
+fn curvatures(
+    family: &dyn Family,
+    grid: &Grid,
+    p: &Partials,
+    i: usize,
+    min_diff: f64,
+) -> Vec<Option<f64>> {
+    let params = family.params();
+    let mut out = vec![None; grid.n_params()];
+    let axes = grid.axes();
+    let mut stride = 1usize;
+    let mut strides = vec![0; axes.len()];
+    for (k, a) in axes.iter().enumerate().rev() {
+        strides[k] = stride;
+        stride *= a.values.len();
+    }
+    for (k, a) in axes.iter().enumerate() {
+        if !refines(a, params[a.param].domain) {
+            continue;
+        }
+        let n = a.values.len();
+        let pos = (i / strides[k]) % n;
+        if pos == 0 || pos + 1 == n {
+            continue;
+        }
+        let (lm, l0, lp) = (
+            p.mean_loglik(i - strides[k]),
+            p.mean_loglik(i),
+            p.mean_loglik(i + strides[k]),
+        );
+        let (hm, hp) = (
+            (a.values[pos] - a.values[pos - 1]).abs(),
+            (a.values[pos + 1] - a.values[pos]).abs(),
+        );
+        let d2 = (lp - l0) / hp - (l0 - lm) / hm;
+        let diff = (lp - 2.0 * l0 + lm).abs();
+        if d2.is_finite() && d2 < 0.0 && diff >= min_diff {
+            out[a.param] = Some(2.0 * d2 / (hp + hm));
+        }
+    }
+    out
+}
+
 /// Runs `rounds` refinement rounds from the sweep's grid and its best point `start`, evaluating
 /// each on `path` with `strategy` through `session`. Stops early when a round has no point with a
 /// finite likelihood.
@@ -176,7 +287,15 @@ pub fn refine(
     rounds: u32,
 ) -> Result<Refined> {
     let mut eval = |g: &Grid| Ok(evaluate(session, path, strategy, family, g, xs)?.partials);
-    refine_with(family, grid, start, start_mean_loglik, rounds, &mut eval)
+    refine_with(
+        family,
+        grid,
+        start,
+        start_mean_loglik,
+        path,
+        rounds,
+        &mut eval,
+    )
 }
 
 /// [`refine`] over data too many to keep in memory: each round is one more streamed pass over
@@ -204,15 +323,25 @@ pub fn refine_streamed(
         let out = run_stream_limited(session, &job, reader, CHUNK, 0, &mut |_| {}, &Silent)?;
         Ok(out.primary.partials)
     };
-    refine_with(family, grid, start, start_mean_loglik, rounds, &mut eval)
+    refine_with(
+        family,
+        grid,
+        start,
+        start_mean_loglik,
+        path,
+        rounds,
+        &mut eval,
+    )
 }
 
-/// The refinement loop, with each round's grid evaluated by `eval`.
+/// The refinement loop, with each round's grid evaluated by `eval` on `path` (whose
+/// resolution stops it).
 fn refine_with(
     family: &'static dyn Family,
     grid: &Grid,
     start: &[f64],
     start_mean_loglik: f64,
+    path: EvalPath,
     rounds: u32,
     eval: &mut dyn FnMut(&Grid) -> Result<Partials>,
 ) -> Result<Refined> {
@@ -220,26 +349,75 @@ fn refine_with(
     let mut done: Vec<Round> = Vec::new();
     let mut best = start.to_vec();
     let mut best_ll = start_mean_loglik;
+    let mut curvature: Vec<Option<f64>> = vec![None; grid.n_params()];
+    let mut hold = vec![false; grid.n_params()];
+    let mut stopped = Stopped::Rounds;
+    let resolution = |curvature: &[Option<f64>], ll: f64| -> Vec<Option<f64>> {
+        let delta = resolution_of(path, ll);
+        curvature
+            .iter()
+            .map(|c| c.map(|c| (2.0 * delta / c.abs()).sqrt()))
+            .collect()
+    };
     for _ in 0..rounds {
         let current = done.last().map_or(grid, |r| &r.grid);
-        let g = next_grid(family, current, &best)?;
+        let g = next_grid_holding(family, current, &best, &hold)?;
         let partials = eval(&g)?;
-        let Some(i) = partials.argmax() else { break };
+        let Some(i) = partials.argmax() else {
+            stopped = Stopped::NoFinitePoint;
+            break;
+        };
         let ll = partials.mean_loglik(i);
         if ll >= best_ll {
             best = g.theta(i);
             best_ll = ll;
         }
+        let min_diff = 64.0 * resolution_of(path, ll);
+        for (c, new) in curvature
+            .iter_mut()
+            .zip(curvatures(family, &g, &partials, i, min_diff))
+        {
+            if new.is_some() {
+                *c = new;
+            }
+        }
         done.push(Round { grid: g, partials });
+        // Axes whose step has reached the path's resolution are held; all held: done.
+        let (step, _) = steps(family, &done.last().unwrap().grid, &best);
+        let res = resolution(&curvature, best_ll);
+        let mut all = true;
+        for j in 0..hold.len() {
+            if let Some(s) = step[j] {
+                hold[j] = res[j].is_some_and(|r| s <= r);
+                all &= hold[j];
+            }
+        }
+        if all && step.iter().any(Option::is_some) {
+            stopped = Stopped::Resolution;
+            break;
+        }
     }
     let last = done.last().map_or(grid, |r| &r.grid);
     let (step, on_edge) = steps(family, last, &best);
+    let resolution: Vec<Option<f64>> = resolution(&curvature, best_ll)
+        .into_iter()
+        .zip(&step)
+        .map(|(r, s)| s.and(r))
+        .collect();
+    let uncertainty = step
+        .iter()
+        .zip(&resolution)
+        .map(|(s, r)| s.map(|s| r.map_or(0.5 * s, |r| r.max(0.5 * s))))
+        .collect();
     Ok(Refined {
         rounds: done,
         theta: best,
         mean_loglik: best_ll,
         step,
         on_edge,
+        resolution,
+        uncertainty,
+        stopped,
         eval_seconds: t0.elapsed().as_secs_f64(),
     })
 }

@@ -51,7 +51,7 @@ impl ChunkEvaluator for DirectCpu {
         self.tally.timed(|t| {
             let prep = prepare_centred(family, xs, centre);
             let sums = cpu_fast::kernel_sums(family, &prep, consts);
-            let host = family.host_coupled_sums(grid, xs);
+            let host = family.host_coupled_sums_at(grid, xs, prep.shift);
             let part = assemble(family, grid, &prep, &sums, host.as_deref());
             t.add_checked(family, grid, centre, &prep, xs, part, true);
         });
@@ -145,7 +145,7 @@ impl ChunkEvaluator for DirectGpu {
         let centre = self.centre.as_ref().expect("start before chunk");
         // Host work for this chunk, while the device may still run the previous one.
         let mut prep = prepare_centred(family, xs, centre);
-        let host = family.host_coupled_sums(grid, xs);
+        let host = family.host_coupled_sums_at(grid, xs, prep.shift);
         self.device().submit(&prep.features, prep.n_inside)?;
         prep.features = Vec::new();
         self.waiting.push_back(Waiting {

@@ -41,7 +41,7 @@ pub struct Prepared {
 /// the means are rounded to multiples of 1/256, so that x − s is exact in f32 for every integer
 /// within 2¹⁵ of s: the few distinct values of integer data would otherwise carry the same
 /// rounding error millions of times.
-fn feature_means(family: &dyn Family, xs: &[f64]) -> Vec<f64> {
+fn feature_means(family: &dyn Family, xs: &[f64], location: f64) -> Vec<f64> {
     let nf = family.n_features();
     let parts: Vec<(Vec<Neumaier>, usize)> = xs
         .par_chunks(BLOCK)
@@ -50,7 +50,7 @@ fn feature_means(family: &dyn Family, xs: &[f64]) -> Vec<f64> {
             let mut k = 0;
             let mut f = vec![0.0; nf];
             for &x in c.iter().filter(|&&x| family.in_support(x)) {
-                family.features(x, 0.0, &mut f);
+                family.features(x, location, &mut f);
                 for j in 0..nf {
                     s[j].add(f[j]);
                 }
@@ -82,6 +82,33 @@ fn feature_means(family: &dyn Family, xs: &[f64]) -> Vec<f64> {
         }
     }
     means
+}
+
+/// Mean of the samples of `xs` inside the support, in f64 (0 without such samples): the
+/// location of [`Family::mean_relative`] families.
+fn data_mean(family: &dyn Family, xs: &[f64]) -> f64 {
+    let parts: Vec<(Neumaier, usize)> = xs
+        .par_chunks(BLOCK)
+        .map(|c| {
+            let mut s = Neumaier::default();
+            let mut k = 0;
+            for &x in c.iter().filter(|&&x| family.in_support(x)) {
+                s.add(x);
+                k += 1;
+            }
+            (s, k)
+        })
+        .collect();
+    let (mut total, mut k) = (Neumaier::default(), 0);
+    for (p, c) in parts {
+        total.add(p.value());
+        k += c;
+    }
+    if k > 0 {
+        total.value() / k as f64
+    } else {
+        0.0
+    }
 }
 
 /// Samples per chunk of the evaluation pipeline: 2²² = 4,194,304.
@@ -161,7 +188,8 @@ fn scale_exponent(rms: f64) -> i32 {
 /// stay inside the f32 range whatever the data's units (10⁻³⁰ kg, 10³⁰ m).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Centre {
-    /// [`Shift::Location`]: the centre c passed to [`Family::features`] (else 0).
+    /// [`Shift::Location`]: the centre c passed to [`Family::features`]; [`Shift::Linear`]
+    /// with [`Family::mean_relative`]: the data mean x̄ passed to it (else 0).
     pub location: f64,
     /// [`Shift::Linear`]: the centres sⱼ subtracted from every feature (else 0), one per feature.
     pub linear_shift: Vec<f64>,
@@ -178,8 +206,12 @@ impl Centre {
         let none = vec![0.0; nf];
         let (location, linear_shift) = match family.shift() {
             Shift::None => (0.0, none),
-            Shift::Location => (feature_means(family, head)[0], none),
-            Shift::Linear => (0.0, feature_means(family, head)),
+            Shift::Location => (feature_means(family, head, 0.0)[0], none),
+            Shift::Linear if family.mean_relative() => {
+                let m = data_mean(family, head);
+                (m, feature_means(family, head, m))
+            }
+            Shift::Linear => (0.0, feature_means(family, head, 0.0)),
         };
         let scale = match family.scaling() {
             Some(_) => feature_spreads(family, head, location, &linear_shift)
@@ -203,9 +235,16 @@ impl Centre {
             .then(|| self.scale.iter().map(|&s| 2f64.powi(s)).collect())
     }
 
-    /// The shift handed to [`Family::kernel_consts`]: c or s₀.
+    /// The shift handed to [`Family::kernel_consts`] and the `_at` hooks: the location c (or
+    /// x̄) where there is one, else s₀. (Location families have no linear shifts, and linear
+    /// families without [`Family::mean_relative`] no location, so that is c + s₀; a
+    /// mean-relative family's location x̄ is nonzero whenever a sample is inside the support.)
     pub fn shift(&self) -> f64 {
-        self.location + self.linear_shift[0]
+        if self.location != 0.0 {
+            self.location
+        } else {
+            self.linear_shift[0]
+        }
     }
 }
 
@@ -220,6 +259,7 @@ pub fn prepare_centred(family: &dyn Family, xs: &[f64], centre: &Centre) -> Prep
         ref scale,
     } = *centre;
     let factor: Vec<f64> = scale.iter().map(|&s| 2f64.powi(-s)).collect();
+    let shift = centre.shift();
     type Part = (Vec<f32>, u64, Neumaier, Vec<(f64, f64)>);
     let parts: Vec<Part> = xs
         .par_chunks(BLOCK)
@@ -240,7 +280,7 @@ pub fn prepare_centred(family: &dyn Family, xs: &[f64], centre: &Centre) -> Prep
                     range[j] = (range[j].0.min(v), range[j].1.max(v));
                     feats.push(v as f32);
                 }
-                b.add(family.data_term(x));
+                b.add(family.data_term_at(x, shift));
             }
             (feats, outside, b, range)
         })
@@ -263,7 +303,7 @@ pub fn prepare_centred(family: &dyn Family, xs: &[f64], centre: &Centre) -> Prep
         features,
         outside,
         data_sum: data_sum.value(),
-        shift: location + linear_shift[0],
+        shift,
         linear_shift: linear_shift.clone(),
         scale: scale.clone(),
         range: (n_inside > 0).then_some(range),
@@ -329,7 +369,8 @@ fn fits_f32(v: f64) -> bool {
 /// back non-finite (an f32 overflow is a numerical failure, never "outside the support"); and,
 /// with `predict`, points whose scaled constants do not fit f32, or whose kernel at the chunk's
 /// feature extremes exceeds the f32 kernels' range (`KERNEL_LIMIT`), or whose features do not fit
-/// f32 at all.
+/// f32 at all, or where the family says its f32 kernel cannot resolve the chunk's features
+/// ([`Family::f32_resolves`]).
 pub fn f64_points(
     family: &dyn Family,
     grid: &Grid,
@@ -373,6 +414,11 @@ pub fn f64_points(
                 consts_of(family, theta, centre, c);
                 if !c.iter().all(|&v| fits_f32(v)) {
                     return Some(p);
+                }
+                if let Some(r) = &prep.range {
+                    if !family.f32_resolves(r, c) {
+                        return Some(p);
+                    }
                 }
                 corners
                     .iter()
@@ -445,7 +491,11 @@ pub fn assemble(
                 } else {
                     0.0
                 };
-                *s = n_in * family.log_norm(theta) + prep.data_sum + sums.k[p] + centre + h;
+                *s = n_in * family.log_norm_at(theta, prep.shift)
+                    + prep.data_sum
+                    + sums.k[p]
+                    + centre
+                    + h;
                 *o = prep.outside + sums.outside[p];
             },
         );

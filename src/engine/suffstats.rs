@@ -206,7 +206,7 @@ impl ChunkEvaluator for SuffStats {
             None => stats_cpu(family, spec, grid, &prep),
         };
         let sums = kernel_sums(family, spec, grid, &prep, &t, xs);
-        let host = family.host_coupled_sums(grid, xs);
+        let host = family.host_coupled_sums_at(grid, xs, prep.shift);
         let part = assemble(family, grid, &prep, &sums, host.as_deref());
         self.tally
             .add_checked(family, grid, centre, &prep, xs, part, false);

@@ -155,6 +155,37 @@ pub trait Family: Sync + Send {
     /// θ-dependent support bound on the shifted feature.
     fn kernel_consts(&self, theta: &[f64], shift: f64, out: &mut [f64]);
 
+    /// The θ-only terms a(θ) for features and constants taken at `shift`, the value
+    /// [`Family::kernel_consts`] receives: families whose constants are relative to a reference
+    /// derived from the data (the poisson's ln(λ/x̄), the gamma's features relative to x̄) keep
+    /// the reference's large terms out of the f32 kernel by moving them here, where they cancel
+    /// in f64. Default: [`Family::log_norm`], which does not depend on the shift.
+    fn log_norm_at(&self, theta: &[f64], _shift: f64) -> f64 {
+        self.log_norm(theta)
+    }
+
+    /// b(x) for constants taken at `shift` (see [`Family::log_norm_at`]). Default:
+    /// [`Family::data_term`].
+    fn data_term_at(&self, x: f64, _shift: f64) -> f64 {
+        self.data_term(x)
+    }
+
+    /// [`Family::host_coupled_sums`] for constants taken at `shift` (see
+    /// [`Family::log_norm_at`]). Default: [`Family::host_coupled_sums`].
+    fn host_coupled_sums_at(&self, grid: &Grid, xs: &[f64], _shift: f64) -> Option<Vec<f64>> {
+        self.host_coupled_sums(grid, xs)
+    }
+
+    /// For [`Shift::Linear`] families: whether the features are relative to the data's mean x̄
+    /// (the gamma's x/x̄ − 1, whose digits survive a coefficient of variation of 10⁻⁷ where x
+    /// and ln x do not). The engine then passes x̄ (over the first chunk, in f64) to
+    /// [`Family::features`] as its shift, and as the shift to [`Family::kernel_consts`] and the
+    /// `_at` hooks, instead of s₀; the features are then centred at their means as usual.
+    /// Default: false.
+    fn mean_relative(&self) -> bool {
+        false
+    }
+
     /// Number of per-sample features the kernel reads (at least 1; the built-in kernels read 1 or
     /// 2, [`MAX_FEATURES`](super::kernel::MAX_FEATURES)).
     fn n_features(&self) -> usize {
@@ -191,6 +222,15 @@ pub trait Family: Sync + Send {
     /// is not the density, and the f64 likelihood of the analysis uses the whole `ln_pdf`.
     fn has_host_terms(&self) -> bool {
         false
+    }
+
+    /// Whether the f32 kernel at these constants (scaled, as the device gets them) meets the
+    /// family's tolerance on samples whose device features lie in `range` (per feature, the
+    /// chunk's (min, max) after centring and scaling). Where it does not, the direct paths
+    /// evaluate that grid point in f64 for that chunk (counted in `conditioning`). Checked
+    /// besides the f32 range itself, which the engine checks for every family. Default: true.
+    fn f32_resolves(&self, _range: &[(f64, f64)], _consts: &[f64]) -> bool {
+        true
     }
 
     /// Evaluation by sufficient statistics (`--strategy suffstats`), where the kernel is a linear

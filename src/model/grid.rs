@@ -318,6 +318,22 @@ impl Grid {
         })
     }
 
+    /// The one-point grid at θ (every parameter a fixed axis at its value), e.g. for the
+    /// host-coupled sums of one θ.
+    pub fn point<M: HasParams + ?Sized>(model: &M, theta: &[f64]) -> Result<Grid> {
+        let specs = model.param_specs().iter().zip(theta);
+        Grid::new(
+            model,
+            specs
+                .map(|(p, &v)| AxisSpec {
+                    name: p.name.to_string(),
+                    values: vec![v],
+                    spacing: Spacing::Fixed,
+                })
+                .collect(),
+        )
+    }
+
     /// Points `start..end` of this grid as a grid of `end − start` points (a grid shard): point i
     /// of the range is point `start + i` of `self`. `None` unless `start ≤ end ≤ len`.
     pub fn range(&self, start: usize, end: usize) -> Option<Grid> {

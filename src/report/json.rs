@@ -106,10 +106,13 @@ fn refined(fam: &dyn Family, a: &Analysis) -> Value {
     let Some(r) = &a.refined else {
         return Value::Null;
     };
-    let mut step = Map::new();
-    for (p, s) in fam.params().iter().zip(&r.step) {
-        step.insert(p.name.to_string(), s.map_or(Value::Null, num));
-    }
+    let per_param = |v: &[Option<f64>]| {
+        let mut m = Map::new();
+        for (p, s) in fam.params().iter().zip(v) {
+            m.insert(p.name.to_string(), s.map_or(Value::Null, num));
+        }
+        Value::Object(m)
+    };
     let axes = r.rounds.last().map_or(Value::Null, |last| {
         json!(last
             .grid
@@ -128,7 +131,10 @@ fn refined(fam: &dyn Family, a: &Analysis) -> Value {
         "theta": theta_obj(fam, &r.theta),
         "mean_loglik": num(r.mean_loglik),
         "rounds": r.rounds.len(),
-        "step": Value::Object(step),
+        "step": per_param(&r.step),
+        "resolution": per_param(&r.resolution),
+        "uncertainty": per_param(&r.uncertainty),
+        "stopped": r.stopped.name(),
         "on_edge": r.on_edge,
         "axes": axes,
         "eval_s": r.eval_seconds,

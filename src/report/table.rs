@@ -4,6 +4,7 @@
 use super::{fmt_num, theta_text, Points, Report};
 use crate::analysis::identity::{EntropyMethod, EntropySource};
 use crate::analysis::intervals::IntervalMethod;
+use crate::analysis::refine::Stopped;
 use crate::analysis::Analysis;
 use std::io::Write;
 
@@ -221,7 +222,7 @@ fn conditioning_line(c: &crate::engine::evaluation::Conditioning, points: usize)
     }
     if c.f64_points > 0 {
         parts.push(format!(
-            "{} of {points} grid points evaluated in f64 over {} samples (beyond what f32 holds)",
+            "{} of {points} grid points evaluated in f64 over {} samples (beyond what f32 holds or resolves)",
             c.f64_points, c.f64_samples
         ));
     }
@@ -367,6 +368,31 @@ fn analysis_lines(r: &Report<'_>, a: &Analysis, w: &mut dyn Write) -> std::io::R
                 ", on the grid's edge"
             } else {
                 ""
+            }
+        )?;
+        let per_param = |v: &[Option<f64>]| -> String {
+            fam.params()
+                .iter()
+                .zip(v)
+                .filter_map(|(p, s)| s.map(|s| format!("{} {}", p.name, fmt_num(s))))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let why = match rf.stopped {
+            Stopped::Resolution => "stopped at the evaluating path's resolution,".to_string(),
+            Stopped::NoFinitePoint => "stopped: a round had no finite point".to_string(),
+            Stopped::Rounds => "resolution of the evaluating path".to_string(),
+        };
+        let res = per_param(&rf.resolution);
+        writeln!(
+            w,
+            "            uncertainty {}; {}{}",
+            per_param(&rf.uncertainty),
+            why,
+            if res.is_empty() {
+                String::new()
+            } else {
+                format!(" {res}")
             }
         )?;
     }

@@ -236,9 +236,13 @@ impl Special {
     }
 }
 
-/// The WGSL library of these functions (`shaders/lib/special.wgsl`), for kernels and for testing
-/// it on a device (`engine::gpu::probe`).
-pub const WGSL: &str = include_str!("../../../shaders/lib/special.wgsl");
+/// The WGSL library of these functions (`shaders/lib/special.wgsl`) after the family kernels'
+/// `shaders/lib/math.wgsl` it builds on (as in every sweep shader), for testing it on a device
+/// (`engine::gpu::probe`).
+pub const WGSL: &str = concat!(
+    include_str!("../../../shaders/lib/math.wgsl"),
+    include_str!("../../../shaders/lib/special.wgsl")
+);
 
 #[cfg(test)]
 mod tests {

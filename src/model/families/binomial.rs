@@ -10,6 +10,15 @@
 //! f32 partial sums small. The support depends on t: samples with x > t are counted outside on
 //! the device (`outside4`), against the bound t + ½ − x̄ on the shifted sample (half-way between
 //! integers, so f32 rounding cannot move a sample across it).
+//!
+//! Relative to the data's mean s (the linear shift), for each t > s: with p₀ = s/t the
+//! reference, c₀ = logit p − logit p₀, a(θ; s) = t·ln((1 − p)/(1 − p₀)), b = 0, and
+//! h(x, t; s) = ln b(x; t, p₀), the log-pmf at the reference in Loader's form
+//! (stirlerr(t) − stirlerr(x) − stirlerr(t − x) − bd0(x, s) − bd0(t − x, t − s) +
+//! ½·ln(t/(2πx(t − x))), no cancelling terms). The textbook split is a difference of terms of
+//! order t·ln t, 3·10¹⁶ at t = 10¹⁵, where f64 keeps nothing of a log-likelihood of order 10;
+//! this one leaves only O(1) terms per sample near the optimum. For t ≤ s (every such grid
+//! point has samples above t) a = ln t! + t·ln(1 − p), h = −ln x! − ln (t − x)!.
 
 use super::discrete::{per_param_value, summed_entropy, value_counts};
 use super::KernelFloat;
@@ -19,7 +28,7 @@ use super::{
 };
 use crate::error::{Error, Result};
 use crate::model::grid::Grid;
-use crate::numeric::{ln_factorial, Neumaier};
+use crate::numeric::{bd0, ln_factorial, stirlerr, Neumaier};
 use rand::rngs::StdRng;
 use rand_distr::Distribution;
 
@@ -70,10 +79,21 @@ impl Family for Binomial {
 
     /// ln C(t, x) + x ln p + (t − x) ln(1 − p), with ln C(t, x) = lnΓ(t+1) − lnΓ(x+1) −
     /// lnΓ(t−x+1) and ln(1 − p) = ln_1p(−p); −∞ unless x ∈ {0, …, t}.
+    /// Beyond 1000 trials, in Loader's form ([`loader`]), without the cancellation of terms of
+    /// order t·ln t.
     fn ln_pdf(&self, x: f64, t: &[f64]) -> f64 {
         let (n, p) = (t[0], t[1]);
         if !(x >= 0.0 && x <= n) || x.fract() != 0.0 {
             return f64::NEG_INFINITY;
+        }
+        // t·p and t·(1 − p) with their rounding errors (exact products and sums), which
+        // Loader's form otherwise multiplies by (x − tp)/(tp): 5·10⁻¹⁰ at t = 10¹⁵.
+        let m = n * p;
+        let dm = n.mul_add(p, -m);
+        let rest = n - m;
+        if n > 1000.0 && m > 0.0 && rest > 0.0 {
+            let dr = ((n - rest) - m) - dm;
+            return loader(x, n, m, rest) + dm * (x - m) / m + dr * ((n - x) - rest) / rest;
         }
         let ln_choose = ln_factorial(n) - ln_factorial(x) - ln_factorial(n - x);
         // 0·ln p is 0 (x = 0), and (t − x)·ln(1 − p) is 0 at x = t.
@@ -113,11 +133,57 @@ impl Family for Binomial {
         &Blocked::<BinomialKernel>::NEW
     }
 
-    /// c₀ = logit p = ln p − ln(1 − p), c₁ = t + ½ − shift (the support bound on the shifted
-    /// sample).
+    /// c₀ = logit p = ln p − ln(1 − p) (for 0 < s < t, logit p − logit p₀, p₀ = s/t), c₁ = t + ½ −
+    /// shift (the support bound on the shifted sample).
     fn kernel_consts(&self, t: &[f64], shift: f64, out: &mut [f64]) {
-        out[0] = t[1].ln() - (-t[1]).ln_1p();
+        let p = t[1];
+        out[0] = match reference(t[0], shift) {
+            Some(p0) => ((p - p0) / p0).ln_1p() - ((p0 - p) / (1.0 - p0)).ln_1p(),
+            None => p.ln() - (-p).ln_1p(),
+        };
         out[1] = t[0] + 0.5 - shift;
+    }
+
+    /// a(θ; s) = t·ln((1 − p)/(1 − p₀)) for 0 < s < t, else [`Family::log_norm`].
+    fn log_norm_at(&self, t: &[f64], shift: f64) -> f64 {
+        match reference(t[0], shift) {
+            Some(p0) => t[0] * ((p0 - t[1]) / (1.0 - p0)).ln_1p(),
+            None => self.log_norm(t),
+        }
+    }
+
+    /// b = 0 for s > 0 (the x-only terms are in h, with those of t), else −ln x!.
+    fn data_term_at(&self, x: f64, shift: f64) -> f64 {
+        if shift > 0.0 {
+            0.0
+        } else {
+            self.data_term(x)
+        }
+    }
+
+    /// h(x, t; s) = ln b(x; t, s/t) for 0 < s < t; −ln x! − ln (t − x)! for t ≤ s; at s ≤ 0,
+    /// [`Family::host_coupled_sums`].
+    fn host_coupled_sums_at(&self, grid: &Grid, xs: &[f64], shift: f64) -> Option<Vec<f64>> {
+        if shift <= 0.0 {
+            return self.host_coupled_sums(grid, xs);
+        }
+        let counts = value_counts(xs);
+        Some(per_param_value(grid, 0, |n| {
+            let mut s = Neumaier::default();
+            for &(v, c) in counts.iter().take_while(|(v, _)| *v <= n) {
+                let h = match reference(n, shift) {
+                    // t − s with its rounding error (first order, as in `ln_pdf`).
+                    Some(_) => {
+                        let rest = n - shift;
+                        let dr = (n - rest) - shift;
+                        loader(v, n, shift, rest) + dr * ((n - v) - rest) / rest
+                    }
+                    None => -ln_factorial(v) - ln_factorial(n - v),
+                };
+                s.add(c as f64 * h);
+            }
+            s.value()
+        }))
     }
 
     /// Scaling: k = c₀·f₀ is linear; c₁, the support bound on the shifted feature, scales like the feature.
@@ -230,6 +296,28 @@ impl Family for Binomial {
             None
         }
     }
+}
+
+/// The reference success probability p₀ = s/t of the split relative to the data's mean s, where
+/// 0 < s < t.
+fn reference(trials: f64, shift: f64) -> Option<f64> {
+    (shift > 0.0 && shift < trials).then(|| shift / trials)
+}
+
+/// ln b(x; t, p) for x ∈ {0, …, t} in Loader's form, from the means m = t·p and t − m = t·(1 − p)
+/// given separately (so that neither loses digits): stirlerr(t) − stirlerr(x) − stirlerr(t − x)
+/// − bd0(x, m) − bd0(t − x, t − m) + ½·ln(t/(2πx(t − x))); at x = 0, t·ln(1 − p) =
+/// −bd0(t, t − m) − m; at x = t, t·ln p = −bd0(t, m) − (t − m).
+fn loader(x: f64, t: f64, m: f64, rest: f64) -> f64 {
+    if x == 0.0 {
+        return -bd0(t, rest) - m;
+    }
+    if x == t {
+        return -bd0(t, m) - rest;
+    }
+    let y = t - x;
+    stirlerr(t) - stirlerr(x) - stirlerr(y) - bd0(x, m) - bd0(y, rest)
+        + 0.5 * (t / (std::f64::consts::TAU * x * y)).ln()
 }
 
 #[cfg(test)]

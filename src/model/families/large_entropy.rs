@@ -21,21 +21,13 @@
 //! correction of a smooth pmf of width σ is O(e^(−2π²σ²))). Checked against mpmath at 40
 //! digits in `tests/hostile_inputs.rs` (`tests/data/gen_entropy_reference.py`).
 
+use crate::numeric::STIRLING;
+
 /// Concentration (λ, np(1−p) or rq) from which the series is used instead of the sum.
 pub(super) const THRESHOLD: f64 = 1000.0;
 
 /// Order of the power series in z.
 const J: usize = 20;
-
-/// B₂ᵢ / (2i(2i − 1)), i = 1…6: the coefficients of Stirling's series of stirlerr.
-const STIRLING: [f64; 6] = [
-    1.0 / 12.0,
-    -1.0 / 360.0,
-    1.0 / 1260.0,
-    -1.0 / 1680.0,
-    1.0 / 1188.0,
-    -691.0 / 360_360.0,
-];
 
 /// A power series in z truncated after zᴶ.
 #[derive(Clone, Copy)]

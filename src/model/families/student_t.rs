@@ -3,18 +3,26 @@
 //! log Q(x | ν, μ, σ) = ln Γ((ν+1)/2) − ln Γ(ν/2) − ½ ln(νπ) − ln σ − (ν+1)/2 · ln(1 + z²/ν),
 //! z = (x − μ)/σ
 //!
-//! Split: a(θ) = ln Γ((ν+1)/2) − ln Γ(ν/2) − ½ ln(νπ) − ln σ, b(x) = 0,
-//! k(x, θ) = −(ν+1)/2 · log1p(w²) with w = (x − μ)·1/(σ√ν) on the shifted sample.
+//! Split: a(θ) = ln Γ((ν+1)/2) − ln Γ(ν/2) − ½ ln(νπ) − ln σ (the lgamma difference without
+//! cancellation, [`ln_gamma_half_ratio`]), b(x) = 0, k(x, θ) = −(ν+1)/2 · ln(1 + t) with
+//! t = z²/ν, z = (x − μ)/σ on the shifted sample.
 //!
-//! ln Γ((ν+1)/2) − ln Γ(ν/2) is [`ln_gamma_half_ratio`]`(ν/2)`, which keeps its precision for
-//! large ν (the difference of two `lgamma` values of ~10¹² loses every digit at ν = 10¹¹).
+//! Large ν (≥ [`NU_SPLIT`]): k = −z²/2 + r with r = −(ν+1)/2 · (ln(1 + t) − t) − z²/(2ν), and
+//! the normal part −Σz²/2 is summed on the host in f64 from the data's moments
+//! ([`Family::host_coupled_sums`]): the device sums only r, O(z⁴/ν), in f32. Without it, the f32
+//! kernel's ~10⁻⁷ relative error is larger than the whole dependence of the likelihood on ν
+//! beyond ν ≈ 10⁵ (differences of 10⁻¹⁰ between ν = 10⁷ and 10⁸), and the argmax over ν is noise;
+//! with it, ν → ∞ approaches the normal kernel exactly (r → 0). r is accurate while t is small;
+//! a chunk with t ≥ 16 at such a point (a sample beyond 4√ν scales) is evaluated in f64 for that
+//! point ([`Family::f32_resolves`]).
 
 use super::KernelFloat;
 use super::{
     Blocked, CoupledKernel, Domain, Family, Kernel, KernelClass, ParamSpec, Scaling, Shift,
 };
 use crate::error::{Error, Result};
-use crate::numeric::{ln_gamma, ln_gamma_half_ratio};
+use crate::model::grid::Grid;
+use crate::numeric::{digamma_tail, ln_gamma, ln_gamma_half_ratio, Neumaier};
 use rand::rngs::StdRng;
 use rand_distr::Distribution;
 use statrs::function::gamma::digamma;
@@ -23,16 +31,33 @@ use std::f64::consts::PI;
 /// The Student t family `student_t(nu, mu, sigma)`.
 pub struct StudentT;
 
-/// k(x, θ) = −c₂·log1p(w²), w = (f₀ − c₀)·c₁, with c₀ = μ − c, c₁ = 1/(σ√ν), c₂ = (ν + 1)/2.
+/// Degrees of freedom from which the normal part −z²/2 of the kernel is summed on the host.
+pub const NU_SPLIT: f64 = 1000.0;
+
+/// Largest t = z²/ν in a chunk for which the large-ν kernel r is evaluated in f32.
+const T_MAX: f64 = 16.0;
+
+/// k(x, θ) with z = (f₀ − c₀)·c₁, q = z², t = q·c₃, from c₀ = μ − c, c₁ = 1/σ, c₂ = (ν + 1)/2,
+/// c₃ = 1/ν and c₄ = 1 where ν ≥ [`NU_SPLIT`] (else 0): −c₂·ln(1 + t), or for c₄ = 1
+/// r = −c₂·(ln(1 + t) − t) − q·c₃/2 (the host adds −q/2).
 pub struct StudentTKernel;
 
 impl Kernel for StudentTKernel {
     const NF: usize = 1;
-    const NC: usize = 3;
+    const NC: usize = 5;
     #[inline(always)]
     fn k<T: KernelFloat>(f: &[T], c: &[T]) -> T {
-        let w = (f[0] - c[0]) * c[1];
-        -c[2] * (w * w).vln_1p()
+        let z = (f[0] - c[0]) * c[1];
+        let q = z * z;
+        let t = q * c[3];
+        let half = T::from(0.5).unwrap();
+        let large_nu = -c[2] * t.vln_1pmx() - half * q * c[3];
+        let plain = -c[2] * t.vln_1p();
+        if c[4] > T::zero() {
+            large_nu
+        } else {
+            plain
+        }
     }
 }
 
@@ -73,6 +98,7 @@ impl Family for StudentT {
         }
         let (nu, mu, sigma) = (t[0], t[1], t[2]);
         let z = (x - mu) / sigma;
+        // ln Γ((ν+1)/2) − ln Γ(ν/2) without the cancellation of two terms of order ν ln ν.
         ln_gamma_half_ratio(0.5 * nu)
             - 0.5 * (nu * PI).ln()
             - sigma.ln()
@@ -137,17 +163,62 @@ impl Family for StudentT {
         &Blocked::<StudentTKernel>::NEW
     }
 
-    /// c₀ = μ − c, c₁ = 1/(σ√ν), c₂ = (ν + 1)/2.
+    /// c₀ = μ − c, c₁ = 1/σ, c₂ = (ν + 1)/2, c₃ = 1/ν, c₄ = 1 for ν ≥ [`NU_SPLIT`] (else 0).
     fn kernel_consts(&self, t: &[f64], shift: f64, out: &mut [f64]) {
         let (nu, mu, sigma) = (t[0], t[1], t[2]);
         out[0] = mu - shift;
-        out[1] = 1.0 / (sigma * nu.sqrt());
+        out[1] = 1.0 / sigma;
         out[2] = 0.5 * (nu + 1.0);
+        out[3] = 1.0 / nu;
+        out[4] = if nu >= NU_SPLIT { 1.0 } else { 0.0 };
     }
 
-    /// Scaling: c₀ = μ − c like the feature, c₁ = 1/(σ√ν) like its inverse, c₂ = (ν + 1)/2 unchanged.
+    /// Scaling: c₀ = μ − c like the feature, c₁ = 1/σ like its inverse, the others unchanged.
     fn scaling(&self) -> Option<Scaling> {
-        Some(&[&[-1], &[1], &[0]])
+        Some(&[&[-1], &[1], &[0], &[0], &[0]])
+    }
+
+    /// The normal part of the large-ν kernel, −Σᵢ (xᵢ − μ)²/(2σ²) at the points with
+    /// ν ≥ [`NU_SPLIT`] (0 elsewhere), in f64 from the finite samples' moments about their own
+    /// mean m: Σ(x − μ)² = M₂ − 2(μ − m)·S₁ + n(μ − m)², S₁ = Σ(x − m) (0 up to rounding).
+    fn host_coupled_sums(&self, grid: &Grid, xs: &[f64]) -> Option<Vec<f64>> {
+        let finite = || xs.iter().copied().filter(|x| x.is_finite());
+        let mut s = Neumaier::default();
+        let mut n = 0usize;
+        for x in finite() {
+            s.add(x);
+            n += 1;
+        }
+        let m = if n > 0 { s.value() / n as f64 } else { 0.0 };
+        let (mut s1, mut m2) = (Neumaier::default(), Neumaier::default());
+        for x in finite() {
+            s1.add(x - m);
+            m2.add((x - m) * (x - m));
+        }
+        let (s1, m2, n) = (s1.value(), m2.value(), n as f64);
+        Some(
+            (0..grid.len())
+                .map(|p| {
+                    let t = grid.theta(p);
+                    let (nu, mu, sigma) = (t[0], t[1], t[2]);
+                    if nu < NU_SPLIT || nu.is_nan() {
+                        return 0.0;
+                    }
+                    let d = mu - m;
+                    -(m2 - 2.0 * d * s1 + n * d * d) / (2.0 * sigma * sigma)
+                })
+                .collect(),
+        )
+    }
+
+    /// At the large-ν points, whether the chunk's largest t = z²/ν is below 16 (where r is
+    /// accurate in f32).
+    fn f32_resolves(&self, range: &[(f64, f64)], c: &[f64]) -> bool {
+        if c[4] == 0.0 {
+            return true;
+        }
+        let z = (range[0].0 - c[0]).abs().max((range[0].1 - c[0]).abs()) * c[1];
+        z * z * c[3] < T_MAX
     }
 
     fn shift(&self) -> Shift {
@@ -177,8 +248,14 @@ impl Family for StudentT {
     fn entropy(&self, t: &[f64]) -> Option<f64> {
         let (nu, sigma) = (t[0], t[2]);
         let (h, h1) = (0.5 * nu, 0.5 * (nu + 1.0));
-        let ln_b = ln_gamma(h) + ln_gamma(0.5) - ln_gamma(h1);
-        Some(h1 * (digamma(h1) - digamma(h)) + 0.5 * nu.ln() + ln_b + sigma.ln())
+        let ln_b = ln_gamma(0.5) - ln_gamma_half_ratio(h);
+        // ψ(h + ½) − ψ(h) by the digamma tails for large h (two values of order ln h otherwise).
+        let dpsi = if h >= 10.0 {
+            (0.5 / h).ln_1p() - 0.5 / h1 + 0.5 / h - digamma_tail(h1) + digamma_tail(h)
+        } else {
+            digamma(h1) - digamma(h)
+        };
+        Some(h1 * dpsi + 0.5 * nu.ln() + ln_b + sigma.ln())
     }
 }
 
