@@ -3,6 +3,7 @@
 //! (constant folding, neutral elements), and each knows whether it depends on x, on θ, both
 //! (coupled) or neither (constant) — the classification the split is made of.
 
+use num_traits::Float;
 use std::collections::HashMap;
 
 /// A node id: an index into [`Graph::nodes`].
@@ -151,16 +152,19 @@ pub fn lgamma64(a: f64) -> f64 {
     libm::lgamma_r(a).0
 }
 
-fn b2f(b: bool) -> f64 {
+fn b2f<T: Float>(b: bool) -> T {
     if b {
-        1.0
+        T::one()
     } else {
-        0.0
+        T::zero()
     }
 }
 
-/// f64 semantics of the two-argument operators.
-pub fn apply2(op: Op2, a: f64, b: f64) -> f64 {
+/// Semantics of the two-argument operators (f64 on the host; f32 in the fast CPU path's
+/// program, [`super::bytecode`]).
+#[inline(always)]
+pub fn apply2<T: Float>(op: Op2, a: T, b: T) -> T {
+    let z = T::zero();
     match op {
         Op2::Add => a + b,
         Op2::Sub => a - b,
@@ -175,8 +179,8 @@ pub fn apply2(op: Op2, a: f64, b: f64) -> f64 {
         Op2::Ge => b2f(a >= b),
         Op2::Eq => b2f(a == b),
         Op2::Ne => b2f(a != b),
-        Op2::And => b2f(a != 0.0 && b != 0.0),
-        Op2::Or => b2f(a != 0.0 || b != 0.0),
+        Op2::And => b2f(a != z && b != z),
+        Op2::Or => b2f(a != z || b != z),
     }
 }
 

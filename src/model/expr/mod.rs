@@ -1,7 +1,7 @@
 //! Models written as expressions (`klgrid sweep --model FILE.toml` or `--logpdf EXPR`): the
 //! language, its automatic split into a(θ) + b(x) + k(x, θ), and the three evaluators — WGSL for
-//! the device, a register program for the fast CPU path, and the whole expression in f64 for the
-//! reference.
+//! the device, a program of fused instructions for the fast CPU path, and the whole expression in
+//! f64 for the reference.
 //!
 //! * [`parse`] — the grammar (the `peg` crate) and the syntax tree with spans;
 //! * [`resolve`] — names, arity and types; every built-in family's `NAME_lpdf`/`NAME_lpmf`

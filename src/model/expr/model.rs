@@ -24,11 +24,14 @@ use rand::rngs::StdRng;
 use rayon::prelude::*;
 use std::cell::RefCell;
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, OnceLock};
 
 /// A compiled user model. See the module documentation.
 pub struct UserModel {
     pub spec: ModelSpec,
+    /// Distinct for every model built (the key of the data program's memo).
+    id: u64,
     name: &'static str,
     params: &'static [ParamSpec],
     support_text: &'static str,
@@ -47,6 +50,21 @@ pub struct UserModel {
 
 thread_local! {
     static SCRATCH: RefCell<(Vec<f64>, Vec<f64>)> = const { RefCell::new((Vec::new(), Vec::new())) };
+    static DATA: RefCell<DataMemo> = const {
+        RefCell::new(DataMemo { model: 0, x: 0, scratch: Vec::new(), out: Vec::new(), inside: false })
+    };
+}
+
+/// The data program's values at the last sample it ran on (per thread): `in_support`,
+/// `features` and `data_term` are called in turn on every sample, and the program runs once.
+struct DataMemo {
+    /// [`UserModel::id`] (0: none yet) and the sample's bits.
+    model: u64,
+    x: u64,
+    scratch: Vec<f64>,
+    /// The features, b(x), then the x-only conditions.
+    out: Vec<f64>,
+    inside: bool,
 }
 
 fn registry() -> &'static Mutex<Vec<&'static UserModel>> {
@@ -166,7 +184,9 @@ impl UserModel {
                 domain: p.domain.domain(),
             })
             .collect();
+        static NEXT_ID: AtomicU64 = AtomicU64::new(1);
         Ok(UserModel {
+            id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
             name: leak_str(spec.name.clone()),
             params: Box::leak(params.into_boxed_slice()),
             support_text: leak_str(spec.support.describe()),
@@ -204,19 +224,30 @@ impl UserModel {
         })
     }
 
-    /// Runs the data program: fills `feats` (location shift `c` on feature 0) and returns
-    /// (b(x), inside: the conditions hold and every value is finite).
-    fn data_values(&self, x: f64, c: f64, feats: &mut [f64]) -> (f64, bool) {
-        SCRATCH.with(|s| {
-            let (scratch, out) = &mut *s.borrow_mut();
-            scratch.resize(self.data_prog.len(), 0.0);
+    /// Runs the data program at x, or takes its values from the memo of the thread's last
+    /// sample, and gives `f` the raw feature values, b(x), and whether x is inside (the
+    /// conditions hold and every value is finite).
+    fn with_data<R>(&self, x: f64, f: impl FnOnce(&[f64], f64, bool) -> R) -> R {
+        DATA.with(|m| {
+            let m = &mut *m.borrow_mut();
             let nf = self.plan.features.len();
-            out.resize(nf + 1 + self.plan.data_guards.len(), 0.0);
-            self.data_prog.run(x, &[], scratch, out);
-            let mut finite = out[nf].is_finite();
-            for (j, d) in self.plan.features.iter().enumerate() {
-                let v = out[j];
-                finite &= v.is_finite();
+            if (m.model, m.x) != (self.id, x.to_bits()) {
+                m.scratch.resize(self.data_prog.len(), 0.0);
+                m.out.resize(nf + 1 + self.plan.data_guards.len(), 0.0);
+                self.data_prog.run(x, &[], &mut m.scratch, &mut m.out);
+                let finite = m.out[..=nf].iter().all(|v| v.is_finite());
+                m.inside = finite && m.out[nf + 1..].iter().all(|&v| v != 0.0);
+                (m.model, m.x) = (self.id, x.to_bits());
+            }
+            f(&m.out[..nf], m.out[nf], m.inside)
+        })
+    }
+
+    /// Runs the data program: fills `feats` (location shift `c` on feature 0) and returns
+    /// (b(x), inside).
+    fn data_values(&self, x: f64, c: f64, feats: &mut [f64]) -> (f64, bool) {
+        self.with_data(x, |raw, b, inside| {
+            for (j, (d, &v)) in self.plan.features.iter().zip(raw).enumerate() {
                 let hi = v as f32 as f64;
                 feats[j] = match d.part {
                     None if j == 0 && self.plan.shift == Shift::Location => v - c,
@@ -225,8 +256,7 @@ impl UserModel {
                     Some(true) => v - hi,
                 };
             }
-            let ok = out[nf + 1..].iter().all(|&v| v != 0.0);
-            (out[nf], finite && ok)
+            (b, inside)
         })
     }
 
@@ -728,8 +758,7 @@ impl Family for UserModel {
         if !self.spec.support.contains(x) {
             return false;
         }
-        let mut f = [0.0; crate::model::MAX_FEATURES];
-        self.data_values(x, 0.0, &mut f).1
+        self.with_data(x, |_, _, inside| inside)
     }
 
     fn theta_dependent_support(&self) -> bool {
@@ -742,8 +771,7 @@ impl Family for UserModel {
     }
 
     fn data_term(&self, x: f64) -> f64 {
-        let mut f = [0.0; crate::model::MAX_FEATURES];
-        self.data_values(x, 0.0, &mut f).0
+        self.with_data(x, |_, b, _| b)
     }
 
     fn coupled(&self) -> &'static dyn CoupledKernel {

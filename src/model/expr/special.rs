@@ -1,6 +1,6 @@
 //! f32 special functions of the expression language: the CPU twins of
 //! `shaders/lib/special.wgsl` (same algorithms, same constants), used by the fast CPU path's
-//! register programs. Accuracy against f64 (libm) is tested on a dense sweep here, and the WGSL
+//! fused programs. Accuracy against f64 (libm) is tested on a dense sweep here, and the WGSL
 //! versions through a test shader (`tests/expr_special.rs`).
 
 /// ln(1 + z): for −0.5 < z < 1, 2·atanh(w) with w = z/(2 + z) by its odd series (8 terms);
