@@ -1,39 +1,29 @@
 //! The `klgrid` binary: acceptance commands, output formats, and bad input (exit 2, one line on
 //! stderr, no panic).
 
+mod common;
+use common::{klgrid, klgrid_command, stderr_text, temp_file};
 use std::path::PathBuf;
-use std::process::{Command, Output};
-
-fn klgrid(args: &[&str]) -> Output {
-    klgrid_env(args, &[])
-}
+use std::process::Output;
 
 fn klgrid_env(args: &[&str], env: &[(&str, &str)]) -> Output {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_klgrid"));
-    c.args(args).env("XDG_RUNTIME_DIR", std::env::temp_dir());
+    let mut c = klgrid_command();
+    c.args(args);
     for (k, v) in env {
         c.env(k, v);
     }
     c.output().expect("run klgrid")
 }
 
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
 fn tmp(name: &str, content: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("klgrid-cli-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let p = dir.join(name);
-    std::fs::write(&p, content).unwrap();
-    p
+    PathBuf::from(temp_file("cli", name, content.as_bytes()))
 }
 
 /// Asserts exit code 2 and exactly one line on stderr (ignoring Mesa's XDG_RUNTIME_DIR notes),
 /// containing `needle`, and no panic.
 fn assert_input_error(args: &[&str], needle: &str) {
     let o = klgrid(args);
-    let err = stderr(&o);
+    let err = stderr_text(&o);
     let lines: Vec<&str> = err
         .lines()
         .filter(|l| !l.contains("XDG_RUNTIME_DIR"))
@@ -281,17 +271,21 @@ fn forced_gpu_without_adapter_fails_clearly_and_auto_says_it_fell_back() {
         "--backend",
     ];
     let o = klgrid_env(&[&args[..], &["gpu"]].concat(), &[("WGPU_BACKEND", "dx12")]);
-    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
-    assert!(stderr(&o).contains("no GPU adapter"), "{}", stderr(&o));
+    assert_eq!(o.status.code(), Some(1), "{}", stderr_text(&o));
+    assert!(
+        stderr_text(&o).contains("no GPU adapter"),
+        "{}",
+        stderr_text(&o)
+    );
     let o = klgrid_env(
         &[&args[..], &["auto", "--format", "json"]].concat(),
         &[("WGPU_BACKEND", "dx12")],
     );
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(o.status.code(), Some(0), "{}", stderr_text(&o));
     assert!(
-        stderr(&o).contains("backend auto") && stderr(&o).contains("using cpu"),
+        stderr_text(&o).contains("backend auto") && stderr_text(&o).contains("using cpu"),
         "{}",
-        stderr(&o)
+        stderr_text(&o)
     );
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(v["backend"], "cpu");
@@ -315,7 +309,7 @@ fn json_output_follows_the_schema() {
         "--format",
         "json",
     ]);
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(o.status.code(), Some(0), "{}", stderr_text(&o));
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     for key in [
         "family",
@@ -431,7 +425,7 @@ fn poisson_both_backends_agree_and_best_is_within_a_step_of_the_mle() {
         "--format",
         "json",
     ]);
-    if o.status.code() == Some(1) && stderr(&o).contains("no GPU adapter") {
+    if o.status.code() == Some(1) && stderr_text(&o).contains("no GPU adapter") {
         assert_ne!(
             std::env::var("KLGRID_REQUIRE_GPU").as_deref(),
             Ok("1"),
@@ -440,7 +434,7 @@ fn poisson_both_backends_agree_and_best_is_within_a_step_of_the_mle() {
         eprintln!("SKIPPED: no GPU adapter; set KLGRID_REQUIRE_GPU=1 to fail instead");
         return;
     }
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(o.status.code(), Some(0), "{}", stderr_text(&o));
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(v["backend"], "gpu");
     assert_eq!(v["agreement"]["argmax_agrees"], true);
@@ -456,7 +450,7 @@ fn poisson_both_backends_agree_and_best_is_within_a_step_of_the_mle() {
 #[test]
 fn demo_finds_the_truth_within_one_grid_step() {
     let o = klgrid(&["demo"]);
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(o.status.code(), Some(0), "{}", stderr_text(&o));
     let out = String::from_utf8(o.stdout).unwrap();
     assert!(
         out.contains("argmax likelihood = argmin cross-entropy = argmin KL"),
@@ -607,11 +601,11 @@ fn quiet_silences_the_backend_auto_note() {
         a
     };
     let loud = klgrid(&args(false));
-    assert_eq!(loud.status.code(), Some(0), "{}", stderr(&loud));
-    assert_eq!(stderr(&loud).matches("backend auto:").count(), 1);
+    assert_eq!(loud.status.code(), Some(0), "{}", stderr_text(&loud));
+    assert_eq!(stderr_text(&loud).matches("backend auto:").count(), 1);
     let quiet = klgrid(&args(true));
-    assert_eq!(quiet.status.code(), Some(0), "{}", stderr(&quiet));
-    let err = stderr(&quiet);
+    assert_eq!(quiet.status.code(), Some(0), "{}", stderr_text(&quiet));
+    let err = stderr_text(&quiet);
     assert!(!err.contains("backend auto"), "{err}");
     // The report is the same but for its timings.
     let report = |o: &Output| {

@@ -7,35 +7,24 @@ use klgrid::engine::{self, Backend, EvalPath, Session, Silent, StreamJob, SweepJ
 use klgrid::input::SampleReader;
 use klgrid::model::lookup;
 use klgrid::model::sample_spec::{SampleSpec, BLOCK};
+mod common;
+use common::{klgrid_command, run_piped, stderr_lines, temp_file};
 use serde_json::Value;
-use std::io::Write;
 use std::os::unix::process::CommandExt;
-use std::path::PathBuf;
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 /// The address-space limit every run gets.
 const AS_LIMIT: u64 = 4 << 30;
 
-fn dir() -> PathBuf {
-    let d = std::env::temp_dir().join(format!("klgrid-hostile-{}", std::process::id()));
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
-
 fn write(name: &str, bytes: &[u8]) -> String {
-    let p = dir().join(name);
-    std::fs::write(&p, bytes).unwrap();
-    p.to_str().unwrap().to_string()
+    temp_file("hostile", name, bytes)
 }
 
 /// The klgrid command under the 4 GiB address-space limit.
 fn command(args: &[&str]) -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_klgrid"));
-    c.args(args)
-        .env("XDG_RUNTIME_DIR", std::env::temp_dir())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
+    let mut c = klgrid_command();
+    c.args(args);
     // SAFETY: setrlimit is async-signal-safe; nothing else runs between fork and exec.
     unsafe {
         c.pre_exec(|| {
@@ -53,32 +42,9 @@ fn command(args: &[&str]) -> Command {
 }
 
 fn run(args: &[&str], stdin: Option<Vec<u8>>) -> Output {
-    let mut c = command(args);
-    c.stdin(if stdin.is_some() {
-        Stdio::piped()
-    } else {
-        Stdio::null()
-    });
-    let mut child = c.spawn().expect("run klgrid");
-    if let Some(bytes) = stdin {
-        let mut w = child.stdin.take().unwrap();
-        // From a thread: klgrid may stop reading early on an error.
-        std::thread::spawn(move || {
-            let _ = w.write_all(&bytes);
-        });
-    }
-    child.wait_with_output().unwrap()
+    run_piped(command(args), stdin.as_deref())
 }
 
-fn stderr_lines(o: &Output) -> Vec<String> {
-    String::from_utf8_lossy(&o.stderr)
-        .lines()
-        .filter(|l| !l.contains("XDG_RUNTIME_DIR"))
-        .map(String::from)
-        .collect()
-}
-
-/// Exit code 2, one stderr line no longer than `max_len`, containing every needle; no panic.
 fn input_error(o: &Output, needles: &[&str], max_len: usize) -> String {
     let lines = stderr_lines(o);
     let all = String::from_utf8_lossy(&o.stderr);
@@ -409,6 +375,8 @@ fn huge_n_is_drawn_in_streamed_blocks_in_bounded_memory() {
         "cpu",
     ])
     .stdin(Stdio::null())
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped())
     .spawn()
     .unwrap();
     std::thread::sleep(Duration::from_secs(4));

@@ -8,37 +8,10 @@ use klgrid::input::{self, Column, Format, InputSpec};
 use klgrid::model::sample_spec::SampleSpec;
 use serde_json::Value;
 use std::io::Write;
-use std::path::PathBuf;
-use std::process::{Command, Output, Stdio};
-
-fn dir() -> PathBuf {
-    let d = std::env::temp_dir().join(format!("klgrid-input-{}", std::process::id()));
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
+use std::process::Output;
 
 fn write(name: &str, bytes: &[u8]) -> String {
-    let p = dir().join(name);
-    std::fs::write(&p, bytes).unwrap();
-    p.to_str().unwrap().to_string()
-}
-
-/// An NPY file (format 1.0) with this header and data.
-fn npy(descr: &str, fortran: bool, shape: &str, data: &[u8]) -> Vec<u8> {
-    let dict = format!(
-        "{{'descr': '{descr}', 'fortran_order': {}, 'shape': {shape}, }}",
-        if fortran { "True" } else { "False" }
-    );
-    let mut h = dict.into_bytes();
-    while (10 + h.len() + 1) % 64 != 0 {
-        h.push(b' ');
-    }
-    h.push(b'\n');
-    let mut out = b"\x93NUMPY\x01\x00".to_vec();
-    out.extend_from_slice(&(h.len() as u16).to_le_bytes());
-    out.extend_from_slice(&h);
-    out.extend_from_slice(data);
-    out
+    temp_file("input", name, bytes)
 }
 
 fn f64_le(xs: &[f64]) -> Vec<u8> {
@@ -50,34 +23,7 @@ fn f32_le(xs: &[f64]) -> Vec<u8> {
 }
 
 fn run(args: &[&str], stdin: Option<&[u8]>) -> Output {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_klgrid"));
-    c.args(args)
-        .env("XDG_RUNTIME_DIR", std::env::temp_dir())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .stdin(if stdin.is_some() {
-            Stdio::piped()
-        } else {
-            Stdio::null()
-        });
-    let mut child = c.spawn().expect("run klgrid");
-    if let Some(bytes) = stdin {
-        let mut w = child.stdin.take().unwrap();
-        let bytes = bytes.to_vec();
-        // Written from a thread: klgrid may stop reading early on an error.
-        std::thread::spawn(move || {
-            let _ = w.write_all(&bytes);
-        });
-    }
-    child.wait_with_output().unwrap()
-}
-
-fn stderr_lines(o: &Output) -> Vec<String> {
-    String::from_utf8_lossy(&o.stderr)
-        .lines()
-        .filter(|l| !l.contains("XDG_RUNTIME_DIR"))
-        .map(String::from)
-        .collect()
+    klgrid_stdin(args, stdin)
 }
 
 const GRID: [&str; 4] = ["--grid", "mu=1:2:5", "--grid", "sigma=1.5:2.5:5"];
@@ -238,7 +184,7 @@ fn the_same_samples_in_every_format_give_the_same_mean_logliks() {
     for f in [
         "s.txt", "s64.npy", "s2d.npy", "sf.npy", "s.csv", "s.tsv", "s32.npy", "s.f32",
     ] {
-        let _ = std::fs::remove_file(dir().join(f));
+        let _ = std::fs::remove_file(temp_dir("input").join(f));
     }
 }
 
@@ -583,7 +529,7 @@ fn streamed_data_match_data_in_memory_bitwise_across_chunks() {
         .into_iter()
         .map(|x| x as f32 as f64)
         .collect();
-    let path = dir().join("big.f32");
+    let path = temp_dir("input").join("big.f32");
     std::fs::write(&path, f32_le(&xs)).unwrap();
     let g = grid(fam, &["mu=2.5:3.5:3", "sigma=0.4:0.6:3"]);
     let mut paths = vec![EvalPath::Cpu, EvalPath::CpuRef];
@@ -656,7 +602,7 @@ fn small_chunks_stream_through_the_pipeline_and_errors_stop_it() {
         .unwrap()
         .draw(10_007, 3)
         .unwrap();
-    let path = dir().join("lap.f64");
+    let path = temp_dir("input").join("lap.f64");
     std::fs::write(&path, f64_le(&xs)).unwrap();
     let g = grid(fam, &["mu=0:1:5", "scale=1:3:5"]);
     let job = StreamJob {
@@ -727,9 +673,9 @@ fn small_chunks_stream_through_the_pipeline_and_errors_stop_it() {
     let spec = InputSpec {
         column: Some(Column::Named("x".into())),
         skip_nonfinite: true,
-        ..InputSpec::new(&dir().join("lap.csv"))
+        ..InputSpec::new(&temp_dir("input").join("lap.csv"))
     };
-    std::fs::write(dir().join("lap.csv"), "x\n1\nnan\n2\n").unwrap();
+    std::fs::write(temp_dir("input").join("lap.csv"), "x\n1\nnan\n2\n").unwrap();
     let out = engine::run_stream(
         &Session::default(),
         &job,

@@ -639,3 +639,60 @@ fn user_models_give_the_built_in_intervals_and_errors_by_finite_differences() {
         check(name, &a, r, 1e-4);
     }
 }
+
+/// Records what the analysis tells its observer.
+#[derive(Default)]
+struct Recorder {
+    phases: std::sync::Mutex<Vec<String>>,
+    evaluations: std::sync::atomic::AtomicU64,
+}
+
+impl engine::Observer for Recorder {
+    fn phase(&self, name: &str) {
+        self.phases.lock().unwrap().push(name.to_string());
+    }
+    fn likelihood_evaluations(&self, count: u64) {
+        self.evaluations
+            .fetch_max(count, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
+/// The progress display of the analysis (issue 15, "feedback on long work"): every phase that
+/// can take a while is announced in order, and the count of likelihood evaluations grows with
+/// the work of the numeric MLE and the profile intervals.
+#[test]
+fn analysis_announces_its_phases_and_counts_its_likelihood_evaluations() {
+    let fam = common::family("student_t");
+    let xs = SampleSpec::parse("student_t(nu=5, mu=0.3, sigma=1.7)")
+        .unwrap()
+        .draw(20_000, 7)
+        .unwrap();
+    let grid = common::grid(fam, &["nu=3:8:6", "mu=0:0.6:7", "sigma=1.4:2:7"]);
+    let out = run(fam, &grid, &xs, Path::Cpu);
+    let opts = AnalysisOptions {
+        refine: 1,
+        ..AnalysisOptions::default()
+    };
+    let seen = Recorder::default();
+    let an = analysis::analyse_observed(
+        &Session::default(),
+        fam,
+        &grid,
+        Some(&xs),
+        &out,
+        &opts,
+        &seen,
+    )
+    .unwrap();
+    assert!(an.mle.is_some() && !an.intervals.is_empty());
+    assert_eq!(
+        *seen.phases.lock().unwrap(),
+        ["refine", "MLE", "intervals"],
+        "phases in order"
+    );
+    let count = seen.evaluations.load(std::sync::atomic::Ordering::Relaxed);
+    assert!(count > 100, "{count} likelihood evaluations reported");
+    // Without an observer the numbers are the same.
+    let plain = analyse_with(fam, &grid, &xs, &out, &opts);
+    assert_eq!(plain.mle.unwrap().theta, an.mle.unwrap().theta);
+}

@@ -3,24 +3,12 @@
 //! mid-write), options checked before any data are read, and the smaller promises (XDG_RUNTIME_DIR,
 //! `demo --backend both`, bench's integer count, the streamed MLE's likelihood in the table).
 
+mod common;
+use common::{assert_no_panic, klgrid, klgrid_command, stderr_text};
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
-
-fn bin() -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_klgrid"));
-    c.env("XDG_RUNTIME_DIR", std::env::temp_dir());
-    c
-}
-
-fn run(args: &[&str]) -> Output {
-    bin().args(args).output().expect("run klgrid")
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
 
 /// A fresh folder for one test.
 fn dir(name: &str) -> PathBuf {
@@ -28,15 +16,6 @@ fn dir(name: &str) -> PathBuf {
     let _ = std::fs::remove_dir_all(&d);
     std::fs::create_dir_all(&d).unwrap();
     d
-}
-
-fn no_panic(o: &Output) {
-    let err = stderr(o);
-    assert!(
-        !err.contains("panicked") && !err.contains("RUST_BACKTRACE"),
-        "{err}"
-    );
-    assert!(o.status.code().is_some(), "killed by a signal: {err}");
 }
 
 /// A sweep with −∞ points (uniform), KL and a missing exact KL nowhere; `extra` appended.
@@ -55,14 +34,14 @@ const UNIFORM: [&str; 11] = [
 ];
 
 fn sweep_to(args: &[&str], format: &str, out: &Path, extra: &[&str]) {
-    let o = bin()
+    let o = klgrid_command()
         .args(args)
         .args(["--backend", "cpu", "--format", format, "--out"])
         .arg(out)
         .args(extra)
         .output()
         .unwrap();
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(o.status.code(), Some(0), "{}", stderr_text(&o));
 }
 
 /// The JSON's per-point column `name` as f64 (null: a non-finite value).
@@ -227,7 +206,7 @@ fn numpy_and_pandas_read_the_json_numbers() {
         Ok(o) if o.status.success() => {}
         other => {
             let why = match other {
-                Ok(o) => stderr(&o),
+                Ok(o) => stderr_text(&o),
                 Err(e) => e.to_string(),
             };
             assert!(
@@ -280,7 +259,7 @@ print("ok")
         o.status.success() && String::from_utf8_lossy(&o.stdout).trim() == "ok",
         "{}{}",
         String::from_utf8_lossy(&o.stdout),
-        stderr(&o)
+        stderr_text(&o)
     );
 }
 
@@ -330,7 +309,7 @@ fn points_best_and_none_choose_the_rows_of_every_format() {
     }
     // The table: the top-points view has 5, 1 or no rows.
     for (which, rows) in [("all", 5), ("best", 1), ("none", 0)] {
-        let o = bin()
+        let o = klgrid_command()
             .args(UNIFORM)
             .args(["--backend", "cpu", "--points", which])
             .output()
@@ -347,7 +326,7 @@ fn points_best_and_none_choose_the_rows_of_every_format() {
 
 /// Runs `args` with its stdout a pipe whose reader is gone before anything is written.
 fn closed_pipe(args: &[&str]) -> Output {
-    let mut child = bin()
+    let mut child = klgrid_command()
         .args(args)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -386,9 +365,13 @@ fn a_closed_pipe_ends_quietly_with_exit_0_for_every_command_and_format() {
     runs.push(vec!["demo", "--backend", "cpu"]);
     for args in runs {
         let o = closed_pipe(&args);
-        no_panic(&o);
-        assert_eq!(o.status.code(), Some(0), "{args:?}: {}", stderr(&o));
-        assert!(!stderr(&o).contains("error"), "{args:?}: {}", stderr(&o));
+        assert_no_panic(&o);
+        assert_eq!(o.status.code(), Some(0), "{args:?}: {}", stderr_text(&o));
+        assert!(
+            !stderr_text(&o).contains("error"),
+            "{args:?}: {}",
+            stderr_text(&o)
+        );
     }
 }
 
@@ -421,10 +404,10 @@ fn a_full_stdout_is_a_failure_with_one_line() {
             .write(true)
             .open("/dev/full")
             .unwrap();
-        let o = bin().args(args).stdout(full).output().unwrap();
-        no_panic(&o);
+        let o = klgrid_command().args(args).stdout(full).output().unwrap();
+        assert_no_panic(&o);
         assert_eq!(o.status.code(), Some(1), "{args:?}");
-        let err = stderr(&o);
+        let err = stderr_text(&o);
         assert_eq!(err.lines().count(), 1, "{err}");
         assert!(err.contains("No space left"), "{err}");
     }
@@ -434,7 +417,7 @@ fn a_full_stdout_is_a_failure_with_one_line() {
 #[cfg(unix)]
 fn with_closed_fd(args: &[&str], fd: i32) -> Output {
     use std::os::unix::process::CommandExt;
-    let mut c = bin();
+    let mut c = klgrid_command();
     c.args(args);
     // SAFETY: close() is async-signal-safe, as pre_exec requires.
     unsafe {
@@ -453,12 +436,12 @@ fn with_closed_fd(args: &[&str], fd: i32) -> Output {
 #[test]
 fn closed_stdout_loses_the_report_and_fails_closed_stderr_does_not_panic() {
     let o = with_closed_fd(&["families"], 1);
-    no_panic(&o);
+    assert_no_panic(&o);
     assert_eq!(o.status.code(), Some(1));
     assert!(
-        stderr(&o).contains("standard output is closed"),
+        stderr_text(&o).contains("standard output is closed"),
         "{}",
-        stderr(&o)
+        stderr_text(&o)
     );
 
     let d = dir("closed");
@@ -479,11 +462,11 @@ fn closed_stdout_loses_the_report_and_fails_closed_stderr_does_not_panic() {
         "cpu",
     ];
     let o = with_closed_fd(&base, 1);
-    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert_eq!(o.status.code(), Some(1), "{}", stderr_text(&o));
     let mut with_out = base.to_vec();
     with_out.extend(["--format", "csv", "--out", out.to_str().unwrap()]);
     let o = with_closed_fd(&with_out, 1);
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(o.status.code(), Some(0), "{}", stderr_text(&o));
     assert_eq!(std::fs::read_to_string(&out).unwrap().lines().count(), 10);
 
     // stderr closed, and stderr a pipe nobody reads: an input error still exits 2.
@@ -500,7 +483,7 @@ fn closed_stdout_loses_the_report_and_fails_closed_stderr_does_not_panic() {
     ];
     let o = with_closed_fd(&bad, 2);
     assert_eq!(o.status.code(), Some(2));
-    let mut child = bin()
+    let mut child = klgrid_command()
         .args(bad)
         .stderr(Stdio::piped())
         .stdout(Stdio::null())
@@ -529,7 +512,7 @@ fn sigterm_mid_write_leaves_the_old_file_intact_and_no_temporary() {
             .collect::<Vec<_>>()
     };
     // 1,000,000 points: some 240 MB of JSON, long enough to be caught writing.
-    let mut child = bin()
+    let mut child = klgrid_command()
         .args([
             "sweep",
             "--family",
@@ -580,20 +563,20 @@ fn sigterm_mid_write_leaves_the_old_file_intact_and_no_temporary() {
     // A run that fails after the output was prepared: the old file stays, no temporary.
     let data = d.join("bad.txt");
     std::fs::write(&data, "1\n2\nabc\n").unwrap();
-    let o = bin()
+    let o = klgrid_command()
         .args(["sweep", "--family", "normal", "--data"])
         .arg(&data)
         .args(["--grid", "mu=0:1:3", "--grid", "sigma=1:2:3", "--out"])
         .arg(&out)
         .output()
         .unwrap();
-    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert_eq!(o.status.code(), Some(2), "{}", stderr_text(&o));
     assert_eq!(std::fs::read_to_string(&out).unwrap(), "old content\n");
     assert_eq!(temporaries(), Vec::<PathBuf>::new());
 
     // A finished run replaces the file and keeps its permissions.
     std::fs::write(d.join("good.txt"), "1\n2\n3\n").unwrap();
-    let o = bin()
+    let o = klgrid_command()
         .args(["sweep", "--family", "normal", "--data"])
         .arg(d.join("good.txt"))
         .args([
@@ -608,7 +591,7 @@ fn sigterm_mid_write_leaves_the_old_file_intact_and_no_temporary() {
         .arg(&out)
         .output()
         .unwrap();
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(o.status.code(), Some(0), "{}", stderr_text(&o));
     let v: serde_json::Value = serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
     assert_eq!(v["n"], 3);
     let mode = std::fs::metadata(&out).unwrap().permissions().mode() & 0o777;
@@ -650,7 +633,7 @@ fn options_are_checked_before_any_data_are_read() {
         (&["--plot", "p.png", "--plot-pair", "mu,nope"], 2, "nope"),
     ];
     for (extra, code, needle) in cases {
-        let mut child = bin()
+        let mut child = klgrid_command()
             .current_dir(&d)
             .args(["sweep", "--family", "normal", "--data", &fifo])
             .args(["--grid", "mu=0:1:3", "--grid", "sigma=1:2:3"])
@@ -689,13 +672,17 @@ fn options_are_checked_before_any_data_are_read() {
 /// With XDG_RUNTIME_DIR unset, a GPU command prints no Mesa warning about it.
 #[test]
 fn unset_xdg_runtime_dir_gives_no_mesa_warning() {
-    let o = bin()
+    let o = klgrid_command()
         .env_remove("XDG_RUNTIME_DIR")
         .arg("adapters")
         .output()
         .unwrap();
     assert_eq!(o.status.code(), Some(0));
-    assert!(!stderr(&o).contains("XDG_RUNTIME_DIR"), "{}", stderr(&o));
+    assert!(
+        !stderr_text(&o).contains("XDG_RUNTIME_DIR"),
+        "{}",
+        stderr_text(&o)
+    );
 }
 
 /// `demo --backend both` prints the agreement of the two paths (and would exit 3 on a
@@ -703,14 +690,14 @@ fn unset_xdg_runtime_dir_gives_no_mesa_warning() {
 #[test]
 fn demo_both_prints_the_agreement() {
     if std::env::var("KLGRID_REQUIRE_GPU").is_err()
-        && run(&["adapters"]).stdout.starts_with(b"no GPU")
+        && klgrid(&["adapters"]).stdout.starts_with(b"no GPU")
     {
         eprintln!("skipped: no GPU adapter");
         return;
     }
-    let o = run(&["demo", "--backend", "both"]);
+    let o = klgrid(&["demo", "--backend", "both"]);
     let text = String::from_utf8_lossy(&o.stdout);
-    assert_eq!(o.status.code(), Some(0), "{text}{}", stderr(&o));
+    assert_eq!(o.status.code(), Some(0), "{text}{}", stderr_text(&o));
     let line = text
         .lines()
         .find(|l| l.starts_with("agreement"))
@@ -724,7 +711,7 @@ fn demo_both_prints_the_agreement() {
 /// bench's `evaluations_per_run` is an integer: n · grid points.
 #[test]
 fn bench_evaluations_per_run_is_an_integer() {
-    let o = run(&[
+    let o = klgrid(&[
         "bench",
         "--family",
         "normal",
@@ -743,7 +730,7 @@ fn bench_evaluations_per_run_is_an_integer() {
         "--format",
         "json",
     ]);
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(o.status.code(), Some(0), "{}", stderr_text(&o));
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(v["evaluations_per_run"].as_u64(), Some(9000), "{v}");
 }
@@ -762,7 +749,7 @@ fn table_says_not_computed_for_the_streamed_mle_likelihood() {
         bytes.extend_from_slice(&(((i % 1000) as f64) / 100.0).to_le_bytes());
     }
     let sweep = |f: &str| {
-        let mut child = bin()
+        let mut child = klgrid_command()
             .args([
                 "sweep",
                 "--family",
@@ -795,7 +782,7 @@ fn table_says_not_computed_for_the_streamed_mle_likelihood() {
     };
     let o = sweep("table");
     let text = String::from_utf8_lossy(&o.stdout);
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(o.status.code(), Some(0), "{}", stderr_text(&o));
     let mle = text.lines().find(|l| l.starts_with("MLE")).unwrap();
     assert!(mle.contains("mean loglik -"), "{mle}");
     assert!(!text.contains("NaN"), "{text}");

@@ -10,19 +10,13 @@ mod common;
 
 use klgrid::model::sample_spec::SampleSpec;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 use std::sync::OnceLock;
 
 const N: usize = 2 * (1 << 22) + 300_000;
 
-fn klgrid() -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_klgrid"));
-    c.env("XDG_RUNTIME_DIR", std::env::temp_dir());
-    c
-}
-
 fn run(args: &[&str]) -> Output {
-    let out = klgrid().args(args).output().expect("klgrid runs");
+    let out = common::klgrid(args);
     assert!(
         out.status.success(),
         "klgrid {} failed: {}",
@@ -52,31 +46,32 @@ fn draw(spec: &str, seed: u64) -> Vec<f64> {
     SampleSpec::parse(spec).unwrap().draw(N, seed).unwrap()
 }
 
+/// The file `name` in [`dir`], written by `make` the first time (kept between runs).
+fn cached(cell: &'static OnceLock<PathBuf>, name: &str, make: fn() -> Vec<u8>) -> &'static Path {
+    cell.get_or_init(|| {
+        let p = dir().join(name);
+        if !p.exists() {
+            std::fs::write(&p, make()).unwrap();
+        }
+        p
+    })
+}
+
 /// normal(1.5, 2) as raw f64.
 fn normal_file() -> &'static Path {
     static F: OnceLock<PathBuf> = OnceLock::new();
-    F.get_or_init(|| {
-        let p = dir().join("normal.f64");
-        if p.exists() {
-            return p;
-        }
-        let b: Vec<u8> = draw("normal(mu=1.5, sigma=2)", 1)
+    cached(&F, "normal.f64", || {
+        draw("normal(mu=1.5, sigma=2)", 1)
             .iter()
             .flat_map(|v| v.to_le_bytes())
-            .collect();
-        std::fs::write(&p, b).unwrap();
-        p
+            .collect()
     })
 }
 
 /// poisson(3.5) as text with a header and comments (found by the line scan).
 fn poisson_file() -> &'static Path {
     static F: OnceLock<PathBuf> = OnceLock::new();
-    F.get_or_init(|| {
-        let p = dir().join("poisson.txt");
-        if p.exists() {
-            return p;
-        }
+    cached(&F, "poisson.txt", || {
         let mut s = String::from("# counts\ncount\n");
         for (i, x) in draw("poisson(rate=3.5)", 2).iter().enumerate() {
             if i % 1_000_003 == 0 {
@@ -84,34 +79,21 @@ fn poisson_file() -> &'static Path {
             }
             s.push_str(&format!("{x}\n"));
         }
-        std::fs::write(&p, s).unwrap();
-        p
+        s.into_bytes()
     })
 }
 
 /// gamma(2, 3) as column 1 of a C-order (N, 2) NPY array of f4.
 fn gamma_file() -> &'static Path {
     static F: OnceLock<PathBuf> = OnceLock::new();
-    F.get_or_init(|| {
-        let p = dir().join("gamma.npy");
-        if p.exists() {
-            return p;
-        }
-        let header = format!("{{'descr': '<f4', 'fortran_order': False, 'shape': ({N}, 2), }}");
-        let mut h = header.into_bytes();
-        while (10 + h.len() + 1) % 64 != 0 {
-            h.push(b' ');
-        }
-        h.push(b'\n');
-        let mut b = b"\x93NUMPY\x01\x00".to_vec();
-        b.extend_from_slice(&(h.len() as u16).to_le_bytes());
-        b.extend_from_slice(&h);
-        for (i, x) in draw("gamma(shape=2, rate=3)", 3).iter().enumerate() {
-            b.extend_from_slice(&(i as f32).to_le_bytes());
-            b.extend_from_slice(&(*x as f32).to_le_bytes());
-        }
-        std::fs::write(&p, b).unwrap();
-        p
+    cached(&F, "gamma.npy", || {
+        let data: Vec<u8> = draw("gamma(shape=2, rate=3)", 3)
+            .iter()
+            .enumerate()
+            .flat_map(|(i, x)| [(i as f32).to_le_bytes(), (*x as f32).to_le_bytes()])
+            .flatten()
+            .collect();
+        common::npy("<f4", false, &format!("({N}, 2)"), &data)
     })
 }
 
@@ -325,7 +307,7 @@ fn dropped_nonfinite_values_are_counted_once_across_shards() {
 
 /// Runs klgrid expecting exit code 2 with one line on stderr containing `want`.
 fn refused(args: &[&str], want: &str) {
-    let out = klgrid().args(args).output().unwrap();
+    let out = common::klgrid(args);
     let err = String::from_utf8_lossy(&out.stderr);
     let lines: Vec<&str> = err
         .lines()

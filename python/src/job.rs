@@ -550,46 +550,10 @@ pub fn bench(
             notes.push(m.to_string())
         })?;
         let doc = json!({
-            "report": bench_json(&report, kbench::peak_rss_bytes()),
+            "report": klgrid::report::bench::document(&report, kbench::peak_rss_bytes()),
             "notes": notes,
         });
         Ok(doc.to_string())
-    })
-}
-
-/// The document of `klgrid bench --format json` (src/cli/bench.rs, `write_json`).
-fn bench_json(r: &kbench::BenchReport, peak: Option<u64>) -> serde_json::Value {
-    let stats = |s: &kbench::Stats| json!({"median": s.median, "min": s.min, "max": s.max});
-    let cpu = r.cpu_evals_per_s();
-    let results: Vec<_> = r
-        .results
-        .iter()
-        .map(|b| {
-            json!({
-                "backend": b.path.name(),
-                "strategy": b.strategy,
-                "adapter": b.adapter,
-                "kernel": b.kernel.map(|k| json!({
-                    "points_per_invocation": k.points_per_invocation(),
-                    "workgroup_size": k.workgroup_size,
-                    "chunk_len": k.chunk_len,
-                })),
-                "runs": b.runs,
-                "evals_per_s": stats(&b.evals_per_s),
-                "seconds": stats(&b.seconds),
-                "device_seconds": b.device_seconds.as_ref().map(stats),
-                "compile_seconds": b.compile_seconds,
-                "speedup_vs_cpu": cpu.map(|c| b.evals_per_s.median / c),
-                "max_rel_diff": b.max_rel_diff,
-            })
-        })
-        .collect();
-    json!({
-        "n": r.n,
-        "grid_points": r.grid_points,
-        "evaluations_per_run": r.n as f64 * r.grid_points as f64,
-        "peak_rss_bytes": peak,
-        "results": results,
     })
 }
 

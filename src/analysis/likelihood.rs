@@ -19,6 +19,7 @@
 //! ([`Family::ln_pdf_derivatives`]) over the samples (or the counts), in f64.
 
 use crate::analysis::mle::LikelihoodData;
+use crate::engine::Observer;
 use crate::model::grid::Grid;
 use crate::model::suffstats::MAX_STATS;
 use crate::model::{Family, Shift, SuffStatsSpec, MAX_FEATURES, MAX_KERNEL_CONSTS};
@@ -60,6 +61,8 @@ pub struct Likelihood<'a> {
     xs: &'a [f64],
     repr: Repr<'a>,
     evaluations: AtomicU64,
+    /// Told the count of evaluations as it grows ([`Likelihood::observed`]).
+    observer: Option<&'a dyn Observer>,
 }
 
 /// Buffers sized for a family's features, kernel constants and statistics: the built-in
@@ -169,6 +172,16 @@ impl<'a> Likelihood<'a> {
             xs,
             repr,
             evaluations: AtomicU64::new(0),
+            observer: None,
+        }
+    }
+
+    /// The same likelihood, telling `observer` its count of evaluations as it grows (a progress
+    /// display of the analysis).
+    pub fn observed(self, observer: &'a dyn Observer) -> Likelihood<'a> {
+        Likelihood {
+            observer: Some(observer),
+            ..self
         }
     }
 
@@ -211,7 +224,10 @@ impl<'a> Likelihood<'a> {
     /// S(θ) in f64; −∞ when θ is not a distribution of the family, a sample lies outside its
     /// support, or the value is not a number.
     pub fn loglik(&self, theta: &[f64]) -> f64 {
-        self.evaluations.fetch_add(1, Ordering::Relaxed);
+        let count = self.evaluations.fetch_add(1, Ordering::Relaxed) + 1;
+        if let Some(o) = self.observer {
+            o.likelihood_evaluations(count);
+        }
         if self.family.validate(theta).is_err() {
             return f64::NEG_INFINITY;
         }

@@ -21,7 +21,7 @@ pub mod refine;
 
 use crate::engine::pipeline::{SweepOutcome, CHUNK};
 use crate::engine::session::Session;
-use crate::engine::EvalPath;
+use crate::engine::{EvalPath, Observer, Silent};
 use crate::input::Replay;
 use crate::model::sample_spec::SampleSpec;
 use identity::{Entropy, Identity, Units};
@@ -110,6 +110,20 @@ pub fn analyse(
     outcome: &SweepOutcome,
     opts: &AnalysisOptions,
 ) -> Result<Analysis> {
+    analyse_observed(session, family, grid, xs, outcome, opts, &Silent)
+}
+
+/// [`analyse`], telling `observer` each phase that can take a while (`"refine"`, `"MLE"`,
+/// `"intervals"`) and the count of f64 likelihood evaluations as it grows.
+pub fn analyse_observed(
+    session: &Session,
+    family: &'static dyn Family,
+    grid: &Grid,
+    xs: Option<&[f64]>,
+    outcome: &SweepOutcome,
+    opts: &AnalysisOptions,
+    observer: &dyn Observer,
+) -> Result<Analysis> {
     let p = &outcome.primary.partials;
     let entropy = match xs {
         Some(xs) => identity::data_entropy(family, opts.truth.as_ref(), xs)?,
@@ -129,6 +143,9 @@ pub fn analyse(
     };
     let identity = identity::check(p, kl.as_deref());
     let best = p.argmax();
+    if best.is_some() && opts.refine > 0 {
+        observer.phase("refine");
+    }
     let refined = match (best, xs) {
         (Some(b), Some(xs)) if opts.refine > 0 => Some(refine::refine(
             session,
@@ -164,7 +181,10 @@ pub fn analyse(
         _ => None,
     };
     // Every likelihood evaluation behind the MLE, intervals and errors is f64-exact.
-    let lik = xs.map(|xs| Likelihood::new(family, grid, xs));
+    let lik = xs.map(|xs| Likelihood::new(family, grid, xs).observed(observer));
+    if lik.is_some() && best.is_some() {
+        observer.phase("MLE");
+    }
     let (mle, mle_note) = match (&refined, best, &lik) {
         (_, _, None) => {
             let fixed = grid.fixed_values();
@@ -221,6 +241,9 @@ pub fn analyse(
         f32_tolerance: (outcome.primary.backend != EvalPath::CpuRef)
             .then(|| family.kernel_class().tolerance()),
     };
+    if lik.is_some() && mle.is_some() {
+        observer.phase("intervals");
+    }
     let uncertainty = profile::uncertainty(family, &grids, lik.as_ref(), mle.as_ref(), &settings);
     let intervals = profile::primary(&uncertainty.intervals);
     let regions = uncertainty.regions.clone();

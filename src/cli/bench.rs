@@ -6,7 +6,6 @@ use clap::Args;
 use klgrid::engine::bench::{self, BenchOptions, BenchReport};
 use klgrid::engine::{EvalPath, Strategy};
 use klgrid::{Error, Result};
-use serde_json::json;
 use std::io::Write;
 
 #[derive(Debug, Args)]
@@ -101,43 +100,8 @@ pub fn run(args: &BenchArgs) -> Result<i32> {
     Ok(0)
 }
 
-fn stats(s: &bench::Stats) -> serde_json::Value {
-    json!({"median": s.median, "min": s.min, "max": s.max})
-}
-
 fn write_json(r: &BenchReport, peak: Option<u64>, w: &mut dyn Write) -> std::io::Result<()> {
-    let cpu = r.cpu_evals_per_s();
-    let results: Vec<_> = r
-        .results
-        .iter()
-        .map(|b| {
-            json!({
-                "backend": b.path.name(),
-                "strategy": b.strategy,
-                "adapter": b.adapter,
-                "kernel": b.kernel.map(|k| json!({
-                    "points_per_invocation": k.points_per_invocation(),
-                    "workgroup_size": k.workgroup_size,
-                    "chunk_len": k.chunk_len,
-                })),
-                "runs": b.runs,
-                "evals_per_s": stats(&b.evals_per_s),
-                "seconds": stats(&b.seconds),
-                "device_seconds": b.device_seconds.as_ref().map(stats),
-                "compile_seconds": b.compile_seconds,
-                "speedup_vs_cpu": cpu.map(|c| b.evals_per_s.median / c),
-                "max_rel_diff": b.max_rel_diff,
-            })
-        })
-        .collect();
-    let doc = json!({
-        "n": r.n,
-        "grid_points": r.grid_points,
-        // n · grid points, an integer (saturating: no real run comes near 2⁶⁴).
-        "evaluations_per_run": (r.n as u64).saturating_mul(r.grid_points as u64),
-        "peak_rss_bytes": peak,
-        "results": results,
-    });
+    let doc = klgrid::report::bench::document(r, peak);
     serde_json::to_writer_pretty(&mut *w, &doc).map_err(std::io::Error::other)?;
     writeln!(w)
 }

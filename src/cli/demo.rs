@@ -1,6 +1,6 @@
 //! `klgrid demo`: a built-in sweep showing that the three criteria pick the same grid point.
 
-use super::{exit, output};
+use super::output;
 use clap::Args;
 use klgrid::analysis::{self, Analysis, AnalysisOptions};
 use klgrid::engine::{
@@ -83,21 +83,10 @@ pub fn run(args: &DemoArgs) -> Result<i32> {
         code = write_result(&job, &truth, &out, &an, w)?;
         Ok(())
     })?;
-    if let (Some(a), Some(re)) = (&out.agreement, &out.reference) {
-        if !a.within_tolerance {
-            output::note(&format!(
-                "{} and {} disagree: max relative difference {:.3e} (tolerance {:.0e}), argmax {}, {} support mismatches",
-                out.primary.backend,
-                re.backend,
-                a.max_rel_diff,
-                a.tolerance,
-                if a.argmax_agrees { "agrees" } else { "differs" },
-                a.support_mismatches
-            ));
-            return Ok(exit::DISAGREE);
-        }
+    match super::sweep::disagreement_code(&out) {
+        0 => Ok(code),
+        disagree => Ok(disagree),
     }
-    Ok(code)
 }
 
 /// The demo's result lines; returns the exit code (1 when no grid point has a finite
@@ -157,23 +146,8 @@ fn write_result(
         fmt_num(ce - h),
         fmt_num(h)
     )?;
-    if let (Some(a), Some(re)) = (&out.agreement, &out.reference) {
-        writeln!(
-            w,
-            "agreement    {} vs {}: max |Δ mean loglik| {:.3e}, max relative {:.3e} (tolerance {:.0e}), argmax {}{} -> {}",
-            ev.backend,
-            re.backend,
-            a.max_abs_diff,
-            a.max_rel_diff,
-            a.tolerance,
-            if a.argmax_agrees { "agrees" } else { "differs" },
-            if a.support_mismatches > 0 {
-                format!(", {} support mismatches", a.support_mismatches)
-            } else {
-                String::new()
-            },
-            if a.within_tolerance { "OK" } else { "FAILED" }
-        )?;
+    if let Some(line) = klgrid::report::table::agreement(out) {
+        writeln!(w, "agreement    {line}")?;
     }
     write!(
         w,

@@ -1,6 +1,7 @@
 //! Progress bars on stderr: while data are streamed, bytes read (with throughput and, for files,
 //! ETA) and samples evaluated (with throughput); for data in memory, samples evaluated of n
-//! (with ETA; every path of `--backend both` counted). Shown only when stderr is a terminal and
+//! (with ETA; every path of `--backend both` counted); then the analysis' phase and its f64
+//! likelihood evaluations. Shown only when stderr is a terminal and
 //! `--quiet` is not given, so stdout and redirected stderr stay clean.
 
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressState, ProgressStyle};
@@ -87,6 +88,27 @@ impl Progress {
         }
     }
 
+    /// One spinner for the analysis after the sweep: its phase (refine, MLE, intervals) and the
+    /// f64 likelihood evaluations so far, unless `quiet` or stderr is not a terminal.
+    pub fn analysing(quiet: bool) -> Progress {
+        if quiet || !std::io::stderr().is_terminal() {
+            return Progress { bars: None };
+        }
+        let multi = MultiProgress::with_draw_target(ProgressDrawTarget::stderr());
+        let bar = ProgressBar::new_spinner();
+        if let Ok(style) = ProgressStyle::with_template(
+            "analyse  {spinner} {msg}: {human_pos} likelihood evaluations {elapsed}",
+        ) {
+            bar.set_style(style);
+        }
+        bar.set_message("starting");
+        let bar = multi.add(bar);
+        bar.enable_steady_tick(Duration::from_millis(200));
+        Progress {
+            bars: Some((multi, None, bar)),
+        }
+    }
+
     /// Prints a line on stderr without tearing the bars.
     pub fn note(&self, msg: &str) {
         match &self.bars {
@@ -116,6 +138,18 @@ impl Observer for Progress {
     fn evaluated(&self, samples: u64) {
         if let Some((_, _, eval)) = &self.bars {
             eval.set_position(samples);
+        }
+    }
+
+    fn phase(&self, name: &str) {
+        if let Some((_, _, bar)) = &self.bars {
+            bar.set_message(name.to_string());
+        }
+    }
+
+    fn likelihood_evaluations(&self, count: u64) {
+        if let Some((_, _, bar)) = &self.bars {
+            bar.set_position(count);
         }
     }
 }

@@ -4,7 +4,7 @@
 
 use super::job::JobArgs;
 use super::output::{self, Target};
-use super::sweep::{IntervalArgs, PlotArgs, SweepArgs};
+use super::sweep::{disagreement_code, IntervalArgs, PlotArgs, SweepArgs};
 use clap::Args;
 use klgrid::analysis;
 use klgrid::analysis::identity::Units;
@@ -295,7 +295,10 @@ fn run_devices(args: &SweepArgs, set: &AdapterSet) -> Result<i32> {
         _ => None,
     };
     let xs = outcome.samples(memory);
-    let an = analysis::analyse(session, family, &grid, xs, &outcome, &opts)?;
+    let progress = super::progress::Progress::analysing(job.quiet);
+    let an = analysis::analyse_observed(session, family, &grid, xs, &outcome, &opts, &progress);
+    progress.finish();
+    let an = an?;
     let rep = Report {
         family,
         grid: &grid,
@@ -314,28 +317,6 @@ fn run_devices(args: &SweepArgs, set: &AdapterSet) -> Result<i32> {
     let binary = args.format.is_binary().then(|| args.format.name());
     Target::out(args.out.as_deref(), binary)?.write(|w| report::write(&rep, args.format, w))?;
     Ok(disagreement_code(&outcome))
-}
-
-/// Exit code 3 when `--backend both` disagreed beyond tolerance (with the message of `sweep`).
-fn disagreement_code(outcome: &engine::SweepOutcome) -> i32 {
-    if let Some(a) = &outcome.agreement {
-        if !a.within_tolerance {
-            let reference = outcome
-                .reference
-                .as_ref()
-                .map_or("reference", |r| r.backend.name());
-            output::note(&format!(
-                "{} and {reference} disagree: max relative difference {:.3e} (tolerance {:.0e}), argmax {}, {} support mismatches",
-                outcome.primary.backend,
-                a.max_rel_diff,
-                a.tolerance,
-                if a.argmax_agrees { "agrees" } else { "differs" },
-                a.support_mismatches
-            ));
-            return super::exit::DISAGREE;
-        }
-    }
-    0
 }
 
 /// How the report of a merged sweep is written.

@@ -247,7 +247,12 @@ pub fn run(args: &SweepArgs) -> Result<i32> {
         _ => None,
     };
     let xs = outcome.samples(memory);
-    let an = analysis::analyse(&session, job.family, &job.grid, xs, &outcome, &opts)?;
+    let progress = Progress::analysing(job.quiet);
+    let an = analysis::analyse_observed(
+        &session, job.family, &job.grid, xs, &outcome, &opts, &progress,
+    );
+    progress.finish();
+    let an = an?;
     let rep = Report {
         family: job.family,
         grid: &job.grid,
@@ -273,6 +278,12 @@ pub fn run(args: &SweepArgs) -> Result<i32> {
     checked
         .out
         .write(|w| report::write_points(&rep, format, points, w))?;
+    Ok(disagreement_code(&outcome))
+}
+
+/// Exit code 3, with one note saying by how much, when `--backend both` disagreed beyond
+/// tolerance; 0 otherwise.
+pub(super) fn disagreement_code(outcome: &SweepOutcome) -> i32 {
     if let Some(a) = &outcome.agreement {
         if !a.within_tolerance {
             let reference = outcome
@@ -287,10 +298,10 @@ pub fn run(args: &SweepArgs) -> Result<i32> {
                 if a.argmax_agrees { "agrees" } else { "differs" },
                 a.support_mismatches
             ));
-            return Ok(exit::DISAGREE);
+            return exit::DISAGREE;
         }
     }
-    Ok(0)
+    0
 }
 
 /// The options checked up front, and the outputs prepared.

@@ -27,12 +27,18 @@ use std::time::Instant;
 /// Largest number of streamed samples kept in memory for the analysis: 2²⁵ (256 MiB of f64).
 pub const KEEP_SAMPLES: usize = 1 << 25;
 
-/// Progress of a sweep, for display. Called from the reading thread and the evaluating one.
+/// Progress of a sweep and of its analysis, for display. Called from the reading thread, the
+/// evaluating one and the analysis' workers; every method has an empty default.
 pub trait Observer: Sync {
     /// The reader has consumed this much of its input.
     fn read(&self, _pos: Position) {}
     /// This many samples have been evaluated, in all.
     fn evaluated(&self, _samples: u64) {}
+    /// The analysis begins a phase that can take a while: `"refine"`, `"MLE"`, `"intervals"`.
+    fn phase(&self, _name: &str) {}
+    /// The analysis' f64 likelihood has been evaluated this many times in all (most of them a
+    /// pass over the samples).
+    fn likelihood_evaluations(&self, _count: u64) {}
 }
 
 /// An [`Observer`] that shows nothing.

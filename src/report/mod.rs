@@ -1,6 +1,7 @@
 //! Writing sweep results: JSON (the documented schema), CSV (one row per grid point), a table
 //! for people, and the binary column formats for big grids: NPZ (NumPy) and Parquet.
 
+pub mod bench;
 pub mod columns;
 pub mod csv;
 pub mod json;

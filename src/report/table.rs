@@ -6,6 +6,7 @@ use crate::analysis::identity::{EntropyMethod, EntropySource};
 use crate::analysis::intervals::IntervalMethod;
 use crate::analysis::refine::Stopped;
 use crate::analysis::Analysis;
+use crate::engine::SweepOutcome;
 use std::io::Write;
 
 /// Rows of the "top points" view.
@@ -109,23 +110,8 @@ pub fn write(r: &Report<'_>, points: Points, w: &mut dyn Write) -> std::io::Resu
         )?,
     }
     analysis_lines(r, an, w)?;
-    if let (Some(a), Some(re)) = (&out.agreement, &out.reference) {
-        writeln!(
-            w,
-            "agreement   {} vs {}: max |Δ mean loglik| {:.3e}, max relative {:.3e} (tolerance {:.0e}), argmax {}{} -> {}",
-            ev.backend,
-            re.backend,
-            a.max_abs_diff,
-            a.max_rel_diff,
-            a.tolerance,
-            if a.argmax_agrees { "agrees" } else { "differs" },
-            if a.support_mismatches > 0 {
-                format!(", {} support mismatches", a.support_mismatches)
-            } else {
-                String::new()
-            },
-            if a.within_tolerance { "OK" } else { "FAILED" }
-        )?;
+    if let Some(line) = agreement(out) {
+        writeln!(w, "agreement   {line}")?;
     }
     let evals = p.n as f64 * r.grid.len() as f64;
     write!(w, "time        data {:.3} s", r.data_seconds)?;
@@ -450,6 +436,27 @@ fn analysis_lines(r: &Report<'_>, a: &Analysis, w: &mut dyn Write) -> std::io::R
         writeln!(w, "warning     {warning}")?;
     }
     Ok(())
+}
+
+/// The agreement of `--backend both`, after its label: "gpu vs cpu-ref: max |Δ mean loglik| …,
+/// max relative … (tolerance …), argmax agrees -> OK"; `None` without a reference path.
+pub fn agreement(out: &SweepOutcome) -> Option<String> {
+    let (a, re) = (out.agreement.as_ref()?, out.reference.as_ref()?);
+    Some(format!(
+        "{} vs {}: max |Δ mean loglik| {:.3e}, max relative {:.3e} (tolerance {:.0e}), argmax {}{} -> {}",
+        out.primary.backend,
+        re.backend,
+        a.max_abs_diff,
+        a.max_rel_diff,
+        a.tolerance,
+        if a.argmax_agrees { "agrees" } else { "differs" },
+        if a.support_mismatches > 0 {
+            format!(", {} support mismatches", a.support_mismatches)
+        } else {
+            String::new()
+        },
+        if a.within_tolerance { "OK" } else { "FAILED" }
+    ))
 }
 
 #[cfg(test)]

@@ -4,6 +4,9 @@
 use klgrid::engine::{Session, SessionOptions};
 use klgrid::model::grid::{AxisSpec, Grid};
 use klgrid::model::{lookup, Family};
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::{Command, Output, Stdio};
 
 /// A session with the GPU opened (on `KLGRID_ADAPTER` if set), or `None` (test skipped, with a
 /// note) when no adapter exists. With `KLGRID_REQUIRE_GPU=1` (as in CI) a missing adapter fails
@@ -99,13 +102,100 @@ pub fn grid_owned(fam: &dyn Family, specs: &[String]) -> Grid {
     .unwrap()
 }
 
+/// The `klgrid` command, not yet run, with a private `XDG_RUNTIME_DIR` (Mesa's note silenced).
+pub fn klgrid_command() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_klgrid"));
+    c.env("XDG_RUNTIME_DIR", std::env::temp_dir());
+    c
+}
+
 /// Runs the `klgrid` binary (with a private `XDG_RUNTIME_DIR`).
-pub fn klgrid(args: &[&str]) -> std::process::Output {
-    std::process::Command::new(env!("CARGO_BIN_EXE_klgrid"))
-        .args(args)
-        .env("XDG_RUNTIME_DIR", std::env::temp_dir())
-        .output()
-        .expect("run klgrid")
+pub fn klgrid(args: &[&str]) -> Output {
+    klgrid_command().args(args).output().expect("run klgrid")
+}
+
+/// Runs `c` with stdout and stderr captured and stdin fed these bytes (from a thread: klgrid may
+/// stop reading early on an error), or from `/dev/null` when there are none.
+pub fn run_piped(mut c: Command, stdin: Option<&[u8]>) -> Output {
+    c.stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .stdin(if stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        });
+    let mut child = c.spawn().expect("run klgrid");
+    if let Some(bytes) = stdin {
+        let mut w = child.stdin.take().unwrap();
+        let bytes = bytes.to_vec();
+        std::thread::spawn(move || {
+            let _ = w.write_all(&bytes);
+        });
+    }
+    child.wait_with_output().unwrap()
+}
+
+/// `klgrid ARGS` with stdin fed from `stdin` ([`run_piped`]).
+pub fn klgrid_stdin(args: &[&str], stdin: Option<&[u8]>) -> Output {
+    let mut c = klgrid_command();
+    c.args(args);
+    run_piped(c, stdin)
+}
+
+/// Everything the run wrote on stderr.
+pub fn stderr_text(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// The lines on stderr, without Mesa's `XDG_RUNTIME_DIR` notes.
+pub fn stderr_lines(o: &Output) -> Vec<String> {
+    String::from_utf8_lossy(&o.stderr)
+        .lines()
+        .filter(|l| !l.contains("XDG_RUNTIME_DIR"))
+        .map(String::from)
+        .collect()
+}
+
+/// Asserts that the run neither panicked nor was killed by a signal.
+pub fn assert_no_panic(o: &Output) {
+    let err = stderr_text(o);
+    assert!(
+        !err.contains("panicked") && !err.contains("RUST_BACKTRACE"),
+        "{err}"
+    );
+    assert!(o.status.code().is_some(), "killed by a signal: {err}");
+}
+
+/// A folder of this test process under the system's temporary folder, `klgrid-TAG-PID`.
+pub fn temp_dir(tag: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("klgrid-{tag}-{}", std::process::id()));
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+/// Writes `bytes` to `NAME` in [`temp_dir`]`(tag)`; its path.
+pub fn temp_file(tag: &str, name: &str, bytes: &[u8]) -> String {
+    let p = temp_dir(tag).join(name);
+    std::fs::write(&p, bytes).unwrap();
+    p.to_str().unwrap().to_string()
+}
+
+/// An NPY file (format 1.0) with this header and data, its header padded to 64 bytes.
+pub fn npy(descr: &str, fortran: bool, shape: &str, data: &[u8]) -> Vec<u8> {
+    let dict = format!(
+        "{{'descr': '{descr}', 'fortran_order': {}, 'shape': {shape}, }}",
+        if fortran { "True" } else { "False" }
+    );
+    let mut h = dict.into_bytes();
+    while (10 + h.len() + 1) % 64 != 0 {
+        h.push(b' ');
+    }
+    h.push(b'\n');
+    let mut out = b"\x93NUMPY\x01\x00".to_vec();
+    out.extend_from_slice(&(h.len() as u16).to_le_bytes());
+    out.extend_from_slice(&h);
+    out.extend_from_slice(data);
+    out
 }
 
 /// The JSON document `klgrid` writes for `args`, which must succeed.

@@ -159,24 +159,14 @@ impl Family for LogNormal {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::families::testing::{golden_max, simpson};
+    use crate::model::families::testing::{entropy_integral, exp_map, golden_max};
     use rand::SeedableRng;
 
     #[test]
     fn entropy_matches_numeric_integral() {
         for t in [[0.3, 1.7], [-2.0, 0.25], [1.5, 3.0]] {
-            // −∫ p ln p dx with x = eᵘ, dx = eᵘ du.
-            let f = |u: f64| {
-                let x = u.exp();
-                let lp = LogNormal.ln_pdf(x, &t);
-                let p = lp.exp();
-                if p > 0.0 {
-                    -p * lp * x
-                } else {
-                    0.0
-                }
-            };
-            let h = simpson(f, t[0] - 40.0 * t[1], t[0] + 40.0 * t[1], 200_000);
+            let (a, b) = (t[0] - 40.0 * t[1], t[0] + 40.0 * t[1]);
+            let h = entropy_integral(|x| LogNormal.ln_pdf(x, &t), exp_map, a, b, 200_000);
             let e = LogNormal.entropy(&t).unwrap();
             assert!((h - e).abs() < 1e-9, "{t:?}: numeric {h} formula {e}");
         }

@@ -28,3 +28,31 @@ pub fn golden_max(f: impl Fn(f64) -> f64, mut a: f64, mut b: f64) -> f64 {
     }
     0.5 * (a + b)
 }
+
+/// The differential entropy H = −∫ p ln p dx of `ln_pdf` by [`simpson`] over u ∈ [a, b] after a
+/// change of variable x = x(u), dx = x′(u) du (`map` returns (x, x′)); points where p
+/// underflows to 0 add 0.
+pub fn entropy_integral(
+    ln_pdf: impl Fn(f64) -> f64,
+    map: impl Fn(f64) -> (f64, f64),
+    a: f64,
+    b: f64,
+    n: usize,
+) -> f64 {
+    let f = |u: f64| {
+        let (x, dx) = map(u);
+        let lp = ln_pdf(x);
+        let p = lp.exp();
+        if p > 0.0 {
+            -p * lp * dx
+        } else {
+            0.0
+        }
+    };
+    simpson(f, a, b, n)
+}
+
+/// x = eᵘ, dx = eᵘ du: [`entropy_integral`] over the positive reals.
+pub fn exp_map(u: f64) -> (f64, f64) {
+    (u.exp(), u.exp())
+}

@@ -170,25 +170,14 @@ impl Family for Weibull {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::families::testing::simpson;
+    use crate::model::families::testing::{entropy_integral, exp_map};
     use crate::numeric::ln_gamma;
     use rand::SeedableRng;
 
     #[test]
     fn entropy_matches_numeric_integral() {
         for t in [[1.7, 1.7], [0.7, 2.0], [1.0, 0.5], [5.0, 3.0]] {
-            // −∫ p ln p dx with x = eᵘ, dx = eᵘ du.
-            let f = |u: f64| {
-                let x = u.exp();
-                let lp = Weibull.ln_pdf(x, &t);
-                let p = lp.exp();
-                if p > 0.0 {
-                    -p * lp * x
-                } else {
-                    0.0
-                }
-            };
-            let h = simpson(f, -120.0, 8.0, 400_000);
+            let h = entropy_integral(|x| Weibull.ln_pdf(x, &t), exp_map, -120.0, 8.0, 400_000);
             let e = Weibull.entropy(&t).unwrap();
             assert!((h - e).abs() < 1e-9, "{t:?}: numeric {h} formula {e}");
         }
