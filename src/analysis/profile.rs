@@ -478,11 +478,16 @@ fn grid_starts(grid: &Grid, partials: &Partials, bounds: &Bounds, j: usize) -> V
         return Vec::new();
     };
     let ax = &grid.axes()[a];
+    // Each position along the axis stands for the first position holding the same value (a
+    // list may repeat one).
+    let key = |v: f64| if v == 0.0 { 0 } else { v.to_bits() };
+    let mut first_of = std::collections::HashMap::with_capacity(ax.values.len());
+    let first: Vec<usize> = (0..ax.values.len())
+        .map(|k| *first_of.entry(key(ax.values[k])).or_insert(k))
+        .collect();
     let mut best: Vec<(f64, usize)> = vec![(f64::NEG_INFINITY, usize::MAX); ax.values.len()];
-    let mut theta = vec![0.0; grid.n_params()];
     for i in 0..grid.len() {
-        grid.theta_into(i, &mut theta);
-        let k = ax.values.iter().position(|&v| v == theta[j]).unwrap_or(0);
+        let k = first[grid.axis_index(i, a)];
         let s = partials.loglik(i);
         if s > best[k].0 {
             best[k] = (s, i);

@@ -8,7 +8,9 @@ use crate::engine::cpu_fast;
 use crate::engine::evaluation::{ChunkEvaluator, Evaluation, Tally};
 use crate::engine::gpu::GpuSweep;
 use crate::engine::partials::KernelSums;
-use crate::engine::prepare::{assemble, kernel_consts, prepare_centred, Centre, Prepared};
+use crate::engine::prepare::{
+    assemble_with, kernel_consts, prepare_centred, Centre, Prepared, ThetaTerms,
+};
 use crate::engine::session::{PooledSweep, Session};
 use crate::error::Result;
 use crate::model::grid::Grid;
@@ -21,6 +23,8 @@ pub struct DirectCpu {
     grid: Grid,
     centre: Option<Centre>,
     consts: Vec<f32>,
+    /// a(θ) and the centring terms, from the first chunk for the others.
+    terms: ThetaTerms,
     tally: Tally,
 }
 
@@ -31,6 +35,7 @@ impl DirectCpu {
             grid: grid.clone(),
             centre: None,
             consts: Vec::new(),
+            terms: ThetaTerms::default(),
             tally: Tally::new(EvalPath::Cpu, Strategy::Direct, grid.len()),
         }
     }
@@ -47,12 +52,13 @@ impl ChunkEvaluator for DirectCpu {
 
     fn chunk(&mut self, xs: &[f64]) -> Result<()> {
         let (family, grid, consts) = (self.family, &self.grid, &self.consts);
+        let terms = &mut self.terms;
         let centre = self.centre.as_ref().expect("start before chunk");
         self.tally.timed(|t| {
             let prep = prepare_centred(family, xs, centre);
             let sums = cpu_fast::kernel_sums(family, &prep, consts);
             let host = family.host_coupled_sums_at(grid, xs, prep.shift);
-            let part = assemble(family, grid, &prep, &sums, host.as_deref());
+            let part = assemble_with(family, grid, &prep, &sums, host.as_deref(), terms);
             t.add_checked(family, grid, centre, &prep, xs, part, true);
         });
         Ok(())
@@ -80,6 +86,8 @@ pub struct DirectGpu {
     centre: Option<Centre>,
     sweep: PooledSweep,
     waiting: VecDeque<Waiting>,
+    /// a(θ) and the centring terms, from the first chunk for the others.
+    terms: ThetaTerms,
     tally: Tally,
 }
 
@@ -101,6 +109,7 @@ impl DirectGpu {
             centre: None,
             sweep,
             waiting: VecDeque::new(),
+            terms: ThetaTerms::default(),
             tally,
         })
     }
@@ -122,7 +131,14 @@ impl DirectGpu {
 
     fn add(&mut self, w: &Waiting, sums: &KernelSums) {
         self.tally.device(sums.device_seconds);
-        let part = assemble(self.family, &self.grid, &w.prep, sums, w.host.as_deref());
+        let part = assemble_with(
+            self.family,
+            &self.grid,
+            &w.prep,
+            sums,
+            w.host.as_deref(),
+            &mut self.terms,
+        );
         let centre = self.centre.as_ref().expect("start before chunk");
         self.tally
             .add_checked(self.family, &self.grid, centre, &w.prep, &w.xs, part, true);

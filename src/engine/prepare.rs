@@ -452,6 +452,63 @@ pub fn evaluate_f64(
     }
 }
 
+/// The θ-only terms of [`assemble`] per grid point: whether θ is a distribution of the family,
+/// a(θ) at the centre's shift, and k(s, c) for a linear shift s. They depend on the grid and the
+/// centring only, which every chunk of a sweep shares, so an evaluator computes them for its
+/// first chunk and reuses them for the others ([`assemble_with`]); a chunk with another centring
+/// computes them again.
+#[derive(Debug, Default)]
+pub struct ThetaTerms {
+    /// The centring the terms were computed for: bits of the shift and of the linear shifts.
+    key: Option<(u64, Vec<u64>)>,
+    /// Per point: `None` when θ fails the family's constraints, else (a(θ), k(s, c) or 0).
+    terms: Vec<Option<(f64, f64)>>,
+}
+
+impl ThetaTerms {
+    /// The terms for `grid` at the centring of `prep`, computed unless held already.
+    fn ensure(
+        &mut self,
+        family: &dyn Family,
+        grid: &Grid,
+        prep: &Prepared,
+    ) -> &[Option<(f64, f64)>] {
+        let key = (
+            prep.shift.to_bits(),
+            prep.linear_shift.iter().map(|v| v.to_bits()).collect(),
+        );
+        if self.key.as_ref() != Some(&key) || self.terms.len() != grid.len() {
+            let linear = family.shift() == Shift::Linear;
+            self.terms = (0..grid.len())
+                .into_par_iter()
+                .map_init(
+                    || {
+                        (
+                            vec![0.0; grid.n_params()],
+                            vec![0.0; family.n_kernel_consts()],
+                        )
+                    },
+                    |(theta, c), p| {
+                        grid.theta_into(p, theta);
+                        if family.validate(theta).is_err() {
+                            return None;
+                        }
+                        let k_shift = if linear {
+                            family.kernel_consts(theta, prep.shift, c);
+                            family.kernel(&prep.linear_shift, c)
+                        } else {
+                            0.0
+                        };
+                        Some((family.log_norm_at(theta, prep.shift), k_shift))
+                    },
+                )
+                .collect();
+            self.key = Some(key);
+        }
+        &self.terms
+    }
+}
+
 /// S(θ) = n·a(θ) + Σb + Σk (+ n·k(s, θ) for a linear shift s, + the family's host-coupled
 /// sums) per grid point; samples outside
 /// the θ-independent support, or outside the θ-dependent one as counted by the kernel, make
@@ -463,41 +520,35 @@ pub fn assemble(
     sums: &KernelSums,
     host: Option<&[f64]>,
 ) -> Partials {
+    assemble_with(family, grid, prep, sums, host, &mut ThetaTerms::default())
+}
+
+/// [`assemble`] with the θ-only terms held in `terms` from an earlier chunk of the same sweep
+/// (bitwise the same sums: the same operations on the same values).
+pub fn assemble_with(
+    family: &dyn Family,
+    grid: &Grid,
+    prep: &Prepared,
+    sums: &KernelSums,
+    host: Option<&[f64]>,
+    terms: &mut ThetaTerms,
+) -> Partials {
+    let terms = terms.ensure(family, grid, prep);
     let mut out = Partials::zeros(grid.len());
     out.n = prep.n as u64;
     let n_in = prep.n_inside as f64;
-    let linear = family.shift() == Shift::Linear;
     out.sum
         .par_iter_mut()
         .zip(out.outside.par_iter_mut())
         .enumerate()
-        .for_each_init(
-            || {
-                (
-                    vec![0.0; grid.n_params()],
-                    vec![0.0; family.n_kernel_consts()],
-                )
-            },
-            |(theta, c), (p, (s, o))| {
-                grid.theta_into(p, theta);
-                if family.validate(theta).is_err() {
-                    (*s, *o) = (0.0, prep.n as u64);
-                    return;
-                }
-                let h = host.map_or(0.0, |h| h[p]);
-                let centre = if linear {
-                    family.kernel_consts(theta, prep.shift, c);
-                    n_in * family.kernel(&prep.linear_shift, c)
-                } else {
-                    0.0
-                };
-                *s = n_in * family.log_norm_at(theta, prep.shift)
-                    + prep.data_sum
-                    + sums.k[p]
-                    + centre
-                    + h;
-                *o = prep.outside + sums.outside[p];
-            },
-        );
+        .for_each(|(p, (s, o))| {
+            let Some((log_norm, k_shift)) = terms[p] else {
+                (*s, *o) = (0.0, prep.n as u64);
+                return;
+            };
+            let h = host.map_or(0.0, |h| h[p]);
+            *s = n_in * log_norm + prep.data_sum + sums.k[p] + n_in * k_shift + h;
+            *o = prep.outside + sums.outside[p];
+        });
     out
 }

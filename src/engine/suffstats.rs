@@ -7,7 +7,9 @@
 use crate::engine::config::{EvalPath, Strategy};
 use crate::engine::evaluation::{ChunkEvaluator, Evaluation, Tally};
 use crate::engine::partials::KernelSums;
-use crate::engine::prepare::{assemble, prepare_centred, scale_consts, Centre, Prepared};
+use crate::engine::prepare::{
+    assemble_with, prepare_centred, scale_consts, Centre, Prepared, ThetaTerms,
+};
 use crate::engine::session::{PooledReducer, Session};
 use crate::error::{Error, Result};
 use crate::model::grid::Grid;
@@ -113,24 +115,67 @@ pub fn kernel_sums(
     t: &[f64],
     xs: &[f64],
 ) -> KernelSums {
+    kernel_sums_with(
+        family,
+        spec,
+        grid,
+        prep,
+        t,
+        xs,
+        &mut NaturalCache::default(),
+    )
+}
+
+/// The natural parameters (η, κ) of every grid point at one centring and scaling, kept by the
+/// evaluator from its first chunk for the others (they depend on θ and the centring only).
+#[derive(Debug, Default)]
+pub struct NaturalCache {
+    /// Bits of the shift and the scale exponents the values were computed for.
+    key: Option<(u64, Vec<i32>)>,
+    /// Per point, `n_stats` values of η then κ.
+    values: Vec<f64>,
+}
+
+/// [`kernel_sums`] with η and κ held in `natural` from an earlier chunk (bitwise the same sums).
+pub fn kernel_sums_with(
+    family: &dyn Family,
+    spec: &SuffStatsSpec,
+    grid: &Grid,
+    prep: &Prepared,
+    t: &[f64],
+    xs: &[f64],
+    natural: &mut NaturalCache,
+) -> KernelSums {
     let n = prep.n_inside as f64;
     let ns = spec.form.n_stats(family.n_features());
     let nc = family.n_kernel_consts();
+    let key = (prep.shift.to_bits(), prep.scale.clone());
+    if natural.key.as_ref() != Some(&key) || natural.values.len() != grid.len() * (ns + 1) {
+        let mut values = vec![0.0; grid.len() * (ns + 1)];
+        values.par_chunks_mut(ns + 1).enumerate().for_each_init(
+            || (vec![0.0; grid.n_params()], vec![0.0; nc]),
+            |(theta, c), (p, out)| {
+                grid.theta_into(p, theta);
+                family.kernel_consts(theta, prep.shift, c);
+                scale_consts(family, &prep.scale, c);
+                out[ns] = (spec.natural)(c, &mut out[..ns]);
+            },
+        );
+        *natural = NaturalCache {
+            key: Some(key),
+            values,
+        };
+    }
     let mut k = vec![0.0; grid.len()];
-    k.par_iter_mut().enumerate().for_each_init(
-        || (vec![0.0; grid.n_params()], vec![0.0; nc], vec![0.0; ns]),
-        |(theta, c, eta), (p, out)| {
-            grid.theta_into(p, theta);
-            family.kernel_consts(theta, prep.shift, c);
-            scale_consts(family, &prep.scale, c);
-            let kappa = (spec.natural)(c, eta);
-            let mut s = n * kappa;
+    k.par_iter_mut()
+        .zip(natural.values.par_chunks(ns + 1))
+        .for_each(|(out, v)| {
+            let mut s = n * v[ns];
             for j in 0..ns {
-                s += eta[j] * t[j];
+                s += v[j] * t[j];
             }
             *out = s;
-        },
-    );
+        });
     let outside = match spec.outside {
         Some(f) => f(grid, xs),
         None => vec![0; grid.len()],
@@ -151,6 +196,9 @@ pub struct SuffStats {
     centre: Option<Centre>,
     reducer: Option<PooledReducer>,
     tally: Tally,
+    /// η, κ and the θ-only terms, from the first chunk for the others.
+    natural: NaturalCache,
+    terms: ThetaTerms,
 }
 
 impl SuffStats {
@@ -181,6 +229,8 @@ impl SuffStats {
             centre: None,
             reducer,
             tally,
+            natural: NaturalCache::default(),
+            terms: ThetaTerms::default(),
         })
     }
 }
@@ -205,9 +255,9 @@ impl ChunkEvaluator for SuffStats {
             }
             None => stats_cpu(family, spec, grid, &prep),
         };
-        let sums = kernel_sums(family, spec, grid, &prep, &t, xs);
+        let sums = kernel_sums_with(family, spec, grid, &prep, &t, xs, &mut self.natural);
         let host = family.host_coupled_sums_at(grid, xs, prep.shift);
-        let part = assemble(family, grid, &prep, &sums, host.as_deref());
+        let part = assemble_with(family, grid, &prep, &sums, host.as_deref(), &mut self.terms);
         self.tally
             .add_checked(family, grid, centre, &prep, xs, part, false);
         self.tally.eval_seconds += t0.elapsed().as_secs_f64();

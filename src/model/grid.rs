@@ -386,6 +386,16 @@ impl Grid {
         }
     }
 
+    /// The position along axis `axis` (an index into `axes()[axis].values`) of point `index`:
+    /// ⌊(index + offset) / Π_{b > axis} n_b⌋ mod n_axis, the last axis varying fastest.
+    pub fn axis_index(&self, index: usize, axis: usize) -> usize {
+        let stride: usize = self.axes[axis + 1..]
+            .iter()
+            .map(|a| a.values.len())
+            .product();
+        (index + self.offset) / stride % self.axes[axis].values.len()
+    }
+
     /// θ of point `index`, in the family's parameter order.
     pub fn theta(&self, index: usize) -> Vec<f64> {
         let mut t = vec![0.0; self.n_params];
@@ -478,6 +488,32 @@ mod tests {
         assert_eq!(g.theta(1), vec![1.0, 1.0]);
         assert_eq!(g.theta(3), vec![0.0, 2.0]);
         assert_eq!(g.theta(5), vec![2.0, 2.0]);
+    }
+
+    /// `axis_index` names the value `theta` takes on that axis, for whole grids and ranges.
+    #[test]
+    fn axis_index_is_the_position_of_the_points_value_on_that_axis() {
+        let fam = lookup("normal").unwrap();
+        let g = Grid::new(
+            fam,
+            vec![
+                AxisSpec::parse("sigma=1,2,3").unwrap(),
+                AxisSpec::parse("mu=0:3:4").unwrap(),
+            ],
+        )
+        .unwrap();
+        for r in [g.clone(), g.range(5, 11).unwrap()] {
+            for i in 0..r.len() {
+                let t = r.theta(i);
+                for (a, ax) in r.axes().iter().enumerate() {
+                    assert_eq!(
+                        ax.values[r.axis_index(i, a)],
+                        t[ax.param],
+                        "point {i} axis {a}"
+                    );
+                }
+            }
+        }
     }
 
     #[test]
