@@ -94,20 +94,30 @@ impl Stats {
         let parts: Vec<(Vec<Neumaier>, Neumaier)> = xs
             .par_chunks(BLOCK)
             .map(|chunk| {
+                // Plain f64 sums over runs of SUB samples, compensated across runs.
+                const SUB: usize = 256;
                 let mut acc = vec![Neumaier::default(); ns];
                 let mut b = Neumaier::default();
                 let mut f = features_buf(family);
                 let mut t = vec![0.0; ns.max(MAX_STATS)];
-                for &x in chunk {
-                    family.features(x, location, &mut f);
-                    for (fj, sj) in f.iter_mut().zip(&linear_shift) {
-                        *fj -= sj;
+                let mut run = vec![0.0; ns];
+                for sub in chunk.chunks(SUB) {
+                    let mut run_b = 0.0;
+                    for &x in sub {
+                        family.features(x, location, &mut f);
+                        for (fj, sj) in f.iter_mut().zip(&linear_shift) {
+                            *fj -= sj;
+                        }
+                        spec.form.stats(&f[..nf], &c, &mut t);
+                        for (r, tj) in run.iter_mut().zip(&t) {
+                            *r += *tj;
+                        }
+                        run_b += family.data_term_at(x, shift);
                     }
-                    spec.form.stats(&f[..nf], &c, &mut t);
-                    for (a, tj) in acc.iter_mut().zip(&t) {
-                        a.add(*tj);
+                    for (a, r) in acc.iter_mut().zip(run.iter_mut()) {
+                        a.add(std::mem::take(r));
                     }
-                    b.add(family.data_term_at(x, shift));
+                    b.add(run_b);
                 }
                 (acc, b)
             })
@@ -256,18 +266,33 @@ impl<'a> Likelihood<'a> {
         if !fam.ln_pdf_derivatives(*probe, theta, &mut g1, &mut h1) {
             return None;
         }
-        // Σ over (value, weight) pairs of the selected derivatives, compensated.
+        // Σ over (value, weight) pairs of the selected derivatives: plain f64 sums over runs of
+        // SUB pairs (error ~√SUB·ε of a term), compensated across runs.
+        const SUB: usize = 256;
         let block = |pairs: &mut dyn Iterator<Item = (f64, f64)>| -> Option<Vec<Neumaier>> {
             let mut acc = vec![Neumaier::default(); k + k * k];
+            let mut run = vec![0.0; k + k * k];
             let (mut g, mut h) = (vec![0.0; p], vec![0.0; p * p]);
+            let mut in_run = 0;
             for (x, w) in pairs {
                 fam.ln_pdf_derivatives(x, theta, &mut g, &mut h);
                 for (a, &ja) in vars.iter().enumerate() {
-                    acc[a].add(w * g[ja]);
-                    for (b, &jb) in vars.iter().enumerate() {
-                        acc[k + a * k + b].add(w * h[ja * p + jb]);
+                    run[a] += w * g[ja];
+                    let row = &mut run[k + a * k..k + (a + 1) * k];
+                    for (r, &jb) in row.iter_mut().zip(vars) {
+                        *r += w * h[ja * p + jb];
                     }
                 }
+                in_run += 1;
+                if in_run == SUB {
+                    for (a, r) in acc.iter_mut().zip(run.iter_mut()) {
+                        a.add(std::mem::take(r));
+                    }
+                    in_run = 0;
+                }
+            }
+            for (a, r) in acc.iter_mut().zip(&run) {
+                a.add(*r);
             }
             Some(acc)
         };
