@@ -4,7 +4,7 @@
 
 use crate::engine::partials::{KernelSums, Partials};
 use crate::model::grid::Grid;
-use crate::model::{Family, Shift};
+use crate::model::{Family, Shift, MAX_FEATURES};
 use crate::numeric::Neumaier;
 use rayon::prelude::*;
 
@@ -267,6 +267,29 @@ pub fn prepare_centred(family: &dyn Family, xs: &[f64], centre: &Centre) -> Prep
             let mut feats = Vec::with_capacity(c.len() * nf);
             let mut outside = 0u64;
             let mut b = Neumaier::default();
+            if nf <= MAX_FEATURES {
+                // The built-in families: everything the loop updates on the stack, where the
+                // compiler keeps it in registers across the families' (opaque) calls.
+                let mut f = [0.0; MAX_FEATURES];
+                let (mut lin, mut fac) = ([0.0; MAX_FEATURES], [0.0; MAX_FEATURES]);
+                lin[..nf].copy_from_slice(&linear_shift[..nf]);
+                fac[..nf].copy_from_slice(&factor[..nf]);
+                let mut range = [(f64::INFINITY, f64::NEG_INFINITY); MAX_FEATURES];
+                for &x in c {
+                    if !family.in_support(x) {
+                        outside += 1;
+                        continue;
+                    }
+                    family.features(x, location, &mut f[..nf]);
+                    for j in 0..nf {
+                        let v = (f[j] - lin[j]) * fac[j];
+                        range[j] = (range[j].0.min(v), range[j].1.max(v));
+                        feats.push(v as f32);
+                    }
+                    b.add(family.data_term_at(x, shift));
+                }
+                return (feats, outside, b, range[..nf].to_vec());
+            }
             let mut f = vec![0.0; nf];
             let mut range = vec![(f64::INFINITY, f64::NEG_INFINITY); nf];
             for &x in c {
@@ -401,8 +424,16 @@ pub fn f64_points(
         .map_init(
             || (vec![0.0; grid.n_params()], vec![0.0; nc]),
             |(theta, c), p| {
+                if part.outside[p] > 0 {
+                    return None;
+                }
+                // Without the prediction, a finite sum of features that fit needs no more checks
+                // (a θ outside the family's constraints has all samples outside, above).
+                if !predict && part.sum[p].is_finite() && features_fit {
+                    return None;
+                }
                 grid.theta_into(p, theta);
-                if family.validate(theta).is_err() || part.outside[p] > 0 {
+                if family.validate(theta).is_err() {
                     return None;
                 }
                 if !part.sum[p].is_finite() || !features_fit {

@@ -13,7 +13,8 @@ use crate::engine::prepare::{
 use crate::engine::session::{PooledReducer, Session};
 use crate::error::{Error, Result};
 use crate::model::grid::Grid;
-use crate::model::{Family, SuffStatsSpec};
+use crate::model::suffstats::MAX_STATS;
+use crate::model::{Family, SuffStatsSpec, MAX_FEATURES};
 use crate::numeric::Neumaier;
 use rayon::prelude::*;
 
@@ -81,6 +82,23 @@ pub fn stats_cpu(
         .features
         .par_chunks(nf << 16)
         .map(|chunk| {
+            if nf <= MAX_FEATURES && ns <= MAX_STATS {
+                // The built-in families: accumulators on the stack, which the compiler keeps in
+                // registers (a heap vector would be stored and reloaded for every sample).
+                let mut acc = [Neumaier::default(); MAX_STATS];
+                let mut f = [0.0; MAX_FEATURES];
+                let mut t = [0.0; MAX_STATS];
+                for x in chunk.chunks_exact(nf) {
+                    for j in 0..nf {
+                        f[j] = x[j] as f64;
+                    }
+                    spec.form.stats(&f[..nf], &c, &mut t);
+                    for j in 0..ns {
+                        acc[j].add(t[j]);
+                    }
+                }
+                return acc[..ns].to_vec();
+            }
             let mut acc = vec![Neumaier::default(); ns];
             let mut f = vec![0.0; nf];
             let mut t = vec![0.0; ns];

@@ -154,14 +154,12 @@ impl SampleSpec {
     pub fn draw_checked(&self, n: usize, seed: u64, integers: bool) -> Result<Vec<f64>> {
         let bytes = (n as u64).saturating_mul(8);
         check_memory(bytes, || format!("drawing {n} samples into memory"))?;
-        let mut out = Vec::new();
-        out.try_reserve_exact(n).map_err(|_| {
+        let mut out = zeroed(n).ok_or_else(|| {
             Error::input(format!(
                 "drawing {n} samples into memory: cannot allocate {}",
                 crate::guard::fmt_bytes(bytes)
             ))
         })?;
-        out.resize(n, 0.0);
         self.draw_blocks(&mut out, 0, seed, integers)?;
         Ok(out)
     }
@@ -324,6 +322,23 @@ fn mix(seed: u64, block: u64) -> u64 {
     z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
     z ^ (z >> 31)
+}
+
+/// n zeros, or `None` when they cannot be allocated. The zeroed allocation (calloc) maps zero
+/// pages lazily, so the pages are first touched by the threads that draw into them rather than
+/// zeroed up front by one.
+fn zeroed(n: usize) -> Option<Vec<f64>> {
+    if n == 0 {
+        return Some(Vec::new());
+    }
+    let layout = std::alloc::Layout::array::<f64>(n).ok()?;
+    // SAFETY: the layout has a non-zero size; all-zero bits are the f64 0.0; the pointer comes
+    // from the global allocator with the layout of a Vec<f64> of capacity n, which from_raw_parts
+    // requires, and all n elements are initialised.
+    unsafe {
+        let p = std::alloc::alloc_zeroed(layout) as *mut f64;
+        (!p.is_null()).then(|| Vec::from_raw_parts(p, n, n))
+    }
 }
 
 #[cfg(test)]
