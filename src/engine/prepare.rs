@@ -248,6 +248,51 @@ impl Centre {
     }
 }
 
+/// The per-feature buffers of [`prepare_block`]: the features of one sample, the linear shifts
+/// and scale factors applied to them, and the range of the results so far.
+struct FeatureBuffers<'a> {
+    f: &'a mut [f64],
+    shift: &'a [f64],
+    factor: &'a [f64],
+    range: &'a mut [(f64, f64)],
+}
+
+/// One block of [`prepare_centred`]: for each sample inside the support, its features
+/// (fⱼ − sⱼ)·2^(−eⱼ) in f32 appended to `feats` (their range kept), b(x) added to `data`; the
+/// others counted in `outside`.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn prepare_block(
+    family: &dyn Family,
+    xs: &[f64],
+    location: f64,
+    shift: f64,
+    buf: FeatureBuffers<'_>,
+    feats: &mut Vec<f32>,
+    outside: &mut u64,
+    data: &mut Neumaier,
+) {
+    let FeatureBuffers {
+        f,
+        shift: lin,
+        factor,
+        range,
+    } = buf;
+    for &x in xs {
+        if !family.in_support(x) {
+            *outside += 1;
+            continue;
+        }
+        family.features(x, location, f);
+        for j in 0..f.len() {
+            let v = (f[j] - lin[j]) * factor[j];
+            range[j] = (range[j].0.min(v), range[j].1.max(v));
+            feats.push(v as f32);
+        }
+        data.add(family.data_term_at(x, shift));
+    }
+}
+
 /// Prepares `xs` (one chunk of a data set) for the device paths of `family` with the data set's
 /// centring.
 pub fn prepare_centred(family: &dyn Family, xs: &[f64], centre: &Centre) -> Prepared {
@@ -267,44 +312,52 @@ pub fn prepare_centred(family: &dyn Family, xs: &[f64], centre: &Centre) -> Prep
             let mut feats = Vec::with_capacity(c.len() * nf);
             let mut outside = 0u64;
             let mut b = Neumaier::default();
-            if nf <= MAX_FEATURES {
-                // The built-in families: everything the loop updates on the stack, where the
-                // compiler keeps it in registers across the families' (opaque) calls.
+            let range = if nf <= MAX_FEATURES {
+                // The built-in families: what the loop updates on the stack, where the compiler
+                // keeps it in registers across the families' (opaque) calls.
                 let mut f = [0.0; MAX_FEATURES];
                 let (mut lin, mut fac) = ([0.0; MAX_FEATURES], [0.0; MAX_FEATURES]);
                 lin[..nf].copy_from_slice(&linear_shift[..nf]);
                 fac[..nf].copy_from_slice(&factor[..nf]);
                 let mut range = [(f64::INFINITY, f64::NEG_INFINITY); MAX_FEATURES];
-                for &x in c {
-                    if !family.in_support(x) {
-                        outside += 1;
-                        continue;
-                    }
-                    family.features(x, location, &mut f[..nf]);
-                    for j in 0..nf {
-                        let v = (f[j] - lin[j]) * fac[j];
-                        range[j] = (range[j].0.min(v), range[j].1.max(v));
-                        feats.push(v as f32);
-                    }
-                    b.add(family.data_term_at(x, shift));
-                }
-                return (feats, outside, b, range[..nf].to_vec());
-            }
-            let mut f = vec![0.0; nf];
-            let mut range = vec![(f64::INFINITY, f64::NEG_INFINITY); nf];
-            for &x in c {
-                if !family.in_support(x) {
-                    outside += 1;
-                    continue;
-                }
-                family.features(x, location, &mut f);
-                for j in 0..nf {
-                    let v = (f[j] - linear_shift[j]) * factor[j];
-                    range[j] = (range[j].0.min(v), range[j].1.max(v));
-                    feats.push(v as f32);
-                }
-                b.add(family.data_term_at(x, shift));
-            }
+                let buf = FeatureBuffers {
+                    f: &mut f[..nf],
+                    shift: &lin[..nf],
+                    factor: &fac[..nf],
+                    range: &mut range[..nf],
+                };
+                prepare_block(
+                    family,
+                    c,
+                    location,
+                    shift,
+                    buf,
+                    &mut feats,
+                    &mut outside,
+                    &mut b,
+                );
+                range[..nf].to_vec()
+            } else {
+                let mut f = vec![0.0; nf];
+                let mut range = vec![(f64::INFINITY, f64::NEG_INFINITY); nf];
+                let buf = FeatureBuffers {
+                    f: &mut f,
+                    shift: linear_shift,
+                    factor: &factor,
+                    range: &mut range,
+                };
+                prepare_block(
+                    family,
+                    c,
+                    location,
+                    shift,
+                    buf,
+                    &mut feats,
+                    &mut outside,
+                    &mut b,
+                );
+                range
+            };
             (feats, outside, b, range)
         })
         .collect();

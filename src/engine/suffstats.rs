@@ -68,6 +68,27 @@ pub fn fixed_for_device(c: &[f64]) -> [f32; 4] {
     f
 }
 
+/// acc += Σ t(f) over the samples of `chunk` (`f.len()` features each), in order.
+#[inline(always)]
+fn sum_stats(
+    spec: &SuffStatsSpec,
+    c: &[f64],
+    chunk: &[f32],
+    f: &mut [f64],
+    t: &mut [f64],
+    acc: &mut [Neumaier],
+) {
+    for x in chunk.chunks_exact(f.len()) {
+        for (fj, &xj) in f.iter_mut().zip(x) {
+            *fj = xj as f64;
+        }
+        spec.form.stats(f, c, t);
+        for (a, &tj) in acc.iter_mut().zip(t.iter()) {
+            a.add(tj);
+        }
+    }
+}
+
 /// T on the CPU: Σ t(f) of the prepared (f32) features, in f64, in blocks combined in order.
 pub fn stats_cpu(
     family: &dyn Family,
@@ -83,35 +104,18 @@ pub fn stats_cpu(
         .par_chunks(nf << 16)
         .map(|chunk| {
             if nf <= MAX_FEATURES && ns <= MAX_STATS {
-                // The built-in families: accumulators on the stack, which the compiler keeps in
-                // registers (a heap vector would be stored and reloaded for every sample).
+                // The built-in families: buffers on the stack, which the compiler keeps in
+                // registers (heap buffers would be stored and reloaded for every sample).
                 let mut acc = [Neumaier::default(); MAX_STATS];
-                let mut f = [0.0; MAX_FEATURES];
-                let mut t = [0.0; MAX_STATS];
-                for x in chunk.chunks_exact(nf) {
-                    for j in 0..nf {
-                        f[j] = x[j] as f64;
-                    }
-                    spec.form.stats(&f[..nf], &c, &mut t);
-                    for j in 0..ns {
-                        acc[j].add(t[j]);
-                    }
-                }
-                return acc[..ns].to_vec();
+                let (mut f, mut t) = ([0.0; MAX_FEATURES], [0.0; MAX_STATS]);
+                sum_stats(spec, &c, chunk, &mut f[..nf], &mut t, &mut acc[..ns]);
+                acc[..ns].to_vec()
+            } else {
+                let mut acc = vec![Neumaier::default(); ns];
+                let (mut f, mut t) = (vec![0.0; nf], vec![0.0; ns]);
+                sum_stats(spec, &c, chunk, &mut f, &mut t, &mut acc);
+                acc
             }
-            let mut acc = vec![Neumaier::default(); ns];
-            let mut f = vec![0.0; nf];
-            let mut t = vec![0.0; ns];
-            for x in chunk.chunks_exact(nf) {
-                for j in 0..nf {
-                    f[j] = x[j] as f64;
-                }
-                spec.form.stats(&f[..nf], &c, &mut t);
-                for j in 0..ns {
-                    acc[j].add(t[j]);
-                }
-            }
-            acc
         })
         .collect();
     let mut total = vec![Neumaier::default(); ns];
