@@ -903,6 +903,24 @@ struct Scratch {
     spare: Box<Tmp>,
 }
 
+thread_local! {
+    /// The f64 programs' per-node values, kept per thread: the reference paths call a program
+    /// once per sample per grid point, too often to allocate for each call.
+    static SCRATCH: std::cell::RefCell<Vec<f64>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Runs `f` on a scratch slice of `len` values (every node is written before it is read, so
+/// the slice is not cleared). Not re-entrant: `f` must not run another program through it.
+fn with_scratch<R>(len: usize, f: impl FnOnce(&mut [f64]) -> R) -> R {
+    SCRATCH.with(|s| {
+        let mut s = s.borrow_mut();
+        if s.len() < len {
+            s.resize(len, 0.0);
+        }
+        f(&mut s[..len])
+    })
+}
+
 impl CoupledKernel for RegisterKernel {
     fn n_features(&self) -> usize {
         self.nf
@@ -914,18 +932,20 @@ impl CoupledKernel for RegisterKernel {
         self.theta_support
     }
     fn k64(&self, f: &[f64], c: &[f64]) -> f64 {
-        let mut scratch = vec![0.0; self.k64.len()];
         let mut out = [0.0];
-        self.k64.run_kernel(0.0, &[], f, c, &mut scratch, &mut out);
+        with_scratch(self.k64.len(), |scratch| {
+            self.k64.run_kernel(0.0, &[], f, c, scratch, &mut out)
+        });
         out[0]
     }
     fn outside64(&self, f: &[f64], c: &[f64]) -> bool {
         let Some(p) = &self.inside64 else {
             return false;
         };
-        let mut scratch = vec![0.0; p.len()];
         let mut out = [0.0];
-        p.run_kernel(0.0, &[], f, c, &mut scratch, &mut out);
+        with_scratch(p.len(), |scratch| {
+            p.run_kernel(0.0, &[], f, c, scratch, &mut out)
+        });
         out[0] == 0.0
     }
     fn sum_block(&self, feats: &[f32], consts: &[f32], sums: &mut [f64], outside: &mut [u64]) {

@@ -186,11 +186,16 @@ pub fn apply2<T: Float>(op: Op2, a: T, b: T) -> T {
 
 /// ln Σ exp(aᵢ) = m + ln Σ exp(aᵢ − m), m = max aᵢ (−∞ when every aᵢ is −∞).
 pub fn logsumexp(a: &[f64]) -> f64 {
-    let m = a.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    logsumexp_by(a.len(), |i| a[i])
+}
+
+/// [`logsumexp`] of the values `at(0)`, …, `at(n − 1)`, without collecting them.
+pub fn logsumexp_by(n: usize, at: impl Fn(usize) -> f64) -> f64 {
+    let m = (0..n).map(&at).fold(f64::NEG_INFINITY, f64::max);
     if m == f64::NEG_INFINITY || !m.is_finite() {
         return m;
     }
-    m + a.iter().map(|v| (v - m).exp()).sum::<f64>().ln()
+    m + (0..n).map(|i| (at(i) - m).exp()).sum::<f64>().ln()
 }
 
 impl Graph {
@@ -577,10 +582,7 @@ impl Program {
                         scratch[*b]
                     }
                 }
-                POp::Lse(v) => {
-                    let vals: Vec<f64> = v.iter().map(|&k| scratch[k]).collect();
-                    logsumexp(&vals)
-                }
+                POp::Lse(v) => logsumexp_by(v.len(), |i| scratch[v[i]]),
             };
             scratch[i] = v;
         }
