@@ -259,7 +259,7 @@ struct FeatureBuffers<'a> {
 
 /// One block of [`prepare_centred`]: for each sample inside the support, its features
 /// (fⱼ − sⱼ)·2^(−eⱼ) in f32 appended to `feats` (their range kept), b(x) added to `data`; the
-/// others counted in `outside`.
+/// others counted in `outside`. Returns the range of each feature.
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
 fn prepare_block(
@@ -271,7 +271,7 @@ fn prepare_block(
     feats: &mut Vec<f32>,
     outside: &mut u64,
     data: &mut Neumaier,
-) {
+) -> Vec<(f64, f64)> {
     let FeatureBuffers {
         f,
         shift: lin,
@@ -291,6 +291,7 @@ fn prepare_block(
         }
         data.add(family.data_term_at(x, shift));
     }
+    range.to_vec()
 }
 
 /// Prepares `xs` (one chunk of a data set) for the device paths of `family` with the data set's
@@ -312,52 +313,46 @@ pub fn prepare_centred(family: &dyn Family, xs: &[f64], centre: &Centre) -> Prep
             let mut feats = Vec::with_capacity(c.len() * nf);
             let mut outside = 0u64;
             let mut b = Neumaier::default();
-            let range = if nf <= MAX_FEATURES {
-                // The built-in families: what the loop updates on the stack, where the compiler
-                // keeps it in registers across the families' (opaque) calls.
-                let mut f = [0.0; MAX_FEATURES];
-                let (mut lin, mut fac) = ([0.0; MAX_FEATURES], [0.0; MAX_FEATURES]);
+            // The built-in families' buffers on the stack, where the compiler keeps them in
+            // registers across the families' (opaque) calls; a model's with more features on
+            // the heap.
+            let mut stack = (
+                [0.0; MAX_FEATURES],
+                [0.0; MAX_FEATURES],
+                [0.0; MAX_FEATURES],
+            );
+            let mut stack_range = [(f64::INFINITY, f64::NEG_INFINITY); MAX_FEATURES];
+            let (mut heap_f, mut heap_range);
+            let buf = if nf <= MAX_FEATURES {
+                let (f, lin, fac) = &mut stack;
                 lin[..nf].copy_from_slice(&linear_shift[..nf]);
                 fac[..nf].copy_from_slice(&factor[..nf]);
-                let mut range = [(f64::INFINITY, f64::NEG_INFINITY); MAX_FEATURES];
-                let buf = FeatureBuffers {
+                FeatureBuffers {
                     f: &mut f[..nf],
                     shift: &lin[..nf],
                     factor: &fac[..nf],
-                    range: &mut range[..nf],
-                };
-                prepare_block(
-                    family,
-                    c,
-                    location,
-                    shift,
-                    buf,
-                    &mut feats,
-                    &mut outside,
-                    &mut b,
-                );
-                range[..nf].to_vec()
+                    range: &mut stack_range[..nf],
+                }
             } else {
-                let mut f = vec![0.0; nf];
-                let mut range = vec![(f64::INFINITY, f64::NEG_INFINITY); nf];
-                let buf = FeatureBuffers {
-                    f: &mut f,
+                heap_f = vec![0.0; nf];
+                heap_range = vec![(f64::INFINITY, f64::NEG_INFINITY); nf];
+                FeatureBuffers {
+                    f: &mut heap_f,
                     shift: linear_shift,
                     factor: &factor,
-                    range: &mut range,
-                };
-                prepare_block(
-                    family,
-                    c,
-                    location,
-                    shift,
-                    buf,
-                    &mut feats,
-                    &mut outside,
-                    &mut b,
-                );
-                range
+                    range: &mut heap_range,
+                }
             };
+            let range = prepare_block(
+                family,
+                c,
+                location,
+                shift,
+                buf,
+                &mut feats,
+                &mut outside,
+                &mut b,
+            );
             (feats, outside, b, range)
         })
         .collect();
