@@ -4,7 +4,6 @@ mod cli;
 
 use clap::Parser;
 use cli::{exit, Cli, Command};
-use klgrid::Error;
 
 fn main() {
     // Standard streams guarded and XDG_RUNTIME_DIR set, before any thread starts.
@@ -53,20 +52,7 @@ fn main() {
     };
     let code = match result {
         Ok(code) => code,
-        Err(e) => {
-            // One line, whatever the message.
-            let msg = e.to_string();
-            let msg: Vec<&str> = msg
-                .lines()
-                .map(str::trim)
-                .filter(|l| !l.is_empty())
-                .collect();
-            cli::output::note(&format!("error: {}", msg.join(" ")));
-            match e {
-                Error::Input(_) | Error::Io { .. } => exit::INPUT,
-                _ => exit::RUNTIME,
-            }
-        }
+        Err(e) => cli::output::report_error(&e),
     };
     std::process::exit(code);
 }

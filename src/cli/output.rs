@@ -479,3 +479,19 @@ fn install_signal_handler() {
         }
     });
 }
+
+/// Reports a library error once, as one line on stderr (`klgrid: error: …`, whatever the
+/// message's lines), and returns its exit code: 2 for bad input, 1 for the environment.
+pub fn report_error(e: &Error) -> i32 {
+    let msg = e.to_string();
+    let msg: Vec<&str> = msg
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect();
+    note(&format!("error: {}", msg.join(" ")));
+    match e {
+        Error::Input(_) | Error::Io { .. } => super::exit::INPUT,
+        _ => super::exit::RUNTIME,
+    }
+}

@@ -441,9 +441,13 @@ fn run_mpi(args: &SweepArgs, devices: Option<&AdapterSet>) -> Result<i32> {
         intervals: &args.intervals,
         plot: &args.plot,
     };
-    match mpi.reduce(computed, |merged| report_merged(&merged, &opts))? {
-        Verdict::Root(code) | Verdict::Other(code) => Ok(code),
-    }
+    let code = match mpi.reduce(computed, |merged| report_merged(&merged, &opts)) {
+        Ok(Verdict::Root(code) | Verdict::Other(code)) => code,
+        // Reported here, before the barrier, so that it is written before any rank exits.
+        Err(e) => output::report_error(&e),
+    };
+    mpi.barrier();
+    Ok(code)
 }
 
 #[cfg(feature = "mpi")]

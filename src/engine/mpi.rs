@@ -21,7 +21,7 @@ use crate::engine::partial_file::{encode, PartialHeader, PartialReader};
 use crate::engine::shard::ShardOutput;
 use crate::error::{Error, Result};
 use mpi::topology::{Communicator, SimpleCommunicator};
-use mpi::traits::{Destination, Root, Source};
+use mpi::traits::{CommunicatorCollectives, Destination, Root, Source};
 
 /// Bytes per MPI message.
 const PIECE: usize = 1 << 30;
@@ -129,6 +129,12 @@ impl Mpi {
             out.extend_from_slice(&piece);
         }
         out
+    }
+
+    /// Waits until every rank is here: called after rank 0 has written its report or its error,
+    /// so that no rank exits first (mpirun then aborts the job, and rank 0's message can be lost).
+    pub fn barrier(&self) {
+        self.world.barrier();
     }
 
     /// Broadcasts rank 0's `bytes` (ignored elsewhere) to every rank.
