@@ -24,8 +24,13 @@ fn dir() -> PathBuf {
 }
 
 /// `mpirun --allow-run-as-root --oversubscribe -n ranks klgrid args...`, killed after 300 s
-/// (a hang fails the test instead of the suite).
+/// (a hang fails the test instead of the suite). Each call has its own OpenMPI session folder:
+/// the tests run in parallel, and two jobs sharing /tmp/ompi.HOST.UID race when one removes it.
 fn mpirun(ranks: usize, args: &[&str]) -> Output {
+    static CALLS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let call = CALLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let session = dir().join(format!("ompi-{}-{call}", std::process::id()));
+    std::fs::create_dir_all(&session).unwrap();
     let mut child = Command::new("mpirun")
         .args([
             "--allow-run-as-root",
@@ -36,6 +41,8 @@ fn mpirun(ranks: usize, args: &[&str]) -> Output {
         ])
         .args(args)
         .env("XDG_RUNTIME_DIR", std::env::temp_dir())
+        .env("TMPDIR", &session)
+        .env("OMPI_MCA_orte_tmpdir_base", &session)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
