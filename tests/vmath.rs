@@ -241,9 +241,24 @@ fn blocked_f32_kernels_match_their_f64_mirror_for_transcendental_families() {
             ],
             (-1e3, 1e3),
         ),
+        // Every lane below the large-ν split and with (ν + 1)/2 ≤ 16: the log-product form.
+        (
+            "student_t",
+            vec![
+                (-3.0, 3.0),
+                (0.02, 5.0),
+                (0.6, 16.0),
+                (0.03, 1.7),
+                (0.0, 0.0),
+            ],
+            (-1e3, 1e3),
+        ),
         ("logistic", vec![(-3.0, 3.0), (0.05, 20.0)], (-50.0, 50.0)),
         // c₀ = ln λ − shift, c₁ = k; features ln x − shift.
         ("weibull", vec![(-1.0, 1.0), (0.3, 4.0)], (-1.5, 1.5)),
+        // One shape for the whole block: eᵘ factored per sample and point, and for |k·f| > 16
+        // (here |f| > 4) the direct form per sample.
+        ("weibull", vec![(-1.0, 1.0), (4.0, 4.0)], (-6.0, 6.0)),
         // c₀, c₃ = μ − shift; c₁, c₄ = 1/(2σ²); c₂, c₅ = ln w − ln σ.
         (
             "normal_mixture",
@@ -301,4 +316,147 @@ fn ln_1pmx_keeps_its_relative_precision_near_zero() {
     let (worst, at) = max_ulp(&xs, vmath::ln_1pmx, klgrid::numeric::ln1pmx);
     eprintln!("ln_1pmx: {worst:.2} ULP at {at}");
     assert!(worst <= 8.0, "ln_1pmx: {worst} ULP at {at}");
+}
+
+#[test]
+fn exp_neg_is_within_1_5_ulp_up_to_87_and_saturates_beyond() {
+    let xs = sweep(0.0, 87.0, 4_000_000);
+    assert_within("exp_neg", "[0, 87]", &xs, 1.5, vmath::exp_neg, |a| {
+        (-a).exp()
+    });
+    let floor = vmath::exp_neg(87.0);
+    assert!(floor > f32::MIN_POSITIVE && floor.is_normal());
+    for a in [87.001f32, 100.0, 1e10, f32::MAX, f32::INFINITY] {
+        assert_eq!(vmath::exp_neg(a), floor, "a = {a}");
+        assert_eq!(1.0 + vmath::exp_neg(a), 1.0);
+    }
+    assert_eq!((2.5f64).vexp_neg(), (-2.5f64).exp());
+    assert_eq!((2.5f32).vexp_neg().to_bits(), vmath::exp_neg(2.5).to_bits());
+}
+
+/// Constants of one block, structure of arrays, constant j of point g spread over its range.
+fn block_consts(consts: &[(f64, f64)]) -> Vec<f32> {
+    const G: usize = klgrid::model::kernel::BLOCK_POINTS;
+    let mut soa = vec![0f32; consts.len() * G];
+    for (j, &(lo, hi)) in consts.iter().enumerate() {
+        for g in 0..G {
+            let t = ((g * (7 + 3 * j)) % G) as f64 / (G - 1) as f64;
+            soa[j * G + g] = (lo + (hi - lo) * t) as f32;
+        }
+    }
+    soa
+}
+
+/// Over many tiles of samples (1,000 to 5,000, so tiles of 256 and a ragged last one), each
+/// family's blocked f32 sum — in whichever form its kernel takes for the block — stays within
+/// 2·10⁻⁶ of Σ|k| of the f64 sum of its host mirror: the log-product and factored-exponential
+/// forms are as accurate in sum as the direct form's f32 tile accumulation.
+#[test]
+fn blocked_sums_over_many_tiles_match_the_f64_sum_in_every_form() {
+    const G: usize = klgrid::model::kernel::BLOCK_POINTS;
+    for (name, consts, feats) in [
+        ("cauchy", vec![(-1.0, 1.0), (0.3, 3.0)], (-30.0, 30.0)),
+        (
+            "student_t",
+            vec![
+                (-1.0, 1.0),
+                (0.2, 2.0),
+                (2.0, 16.0),
+                (0.06, 0.5),
+                (0.0, 0.0),
+            ],
+            (-20.0, 20.0),
+        ),
+        ("logistic", vec![(-1.0, 1.0), (0.3, 3.0)], (-15.0, 15.0)),
+        (
+            "normal_mixture",
+            vec![
+                (-2.0, 0.0),
+                (0.2, 2.0),
+                (-2.0, 0.0),
+                (0.5, 2.5),
+                (0.2, 2.0),
+                (-2.0, 0.0),
+            ],
+            (-5.0, 6.0),
+        ),
+        ("weibull", vec![(-0.5, 0.5), (1.7, 1.7)], (-3.0, 1.5)),
+        ("weibull", vec![(-0.5, 0.5), (0.5, 3.0)], (-3.0, 1.5)),
+        // Three runs of equal shape in the block (a 21-point scale axis), and five (direct).
+        ("weibull", vec![(-0.5, 0.5), (3.0, 21.0)], (-3.0, 1.5)),
+        ("weibull", vec![(-0.5, 0.5), (5.0, 13.0)], (-3.0, 1.5)),
+    ] {
+        let k = lookup(name).unwrap().coupled();
+        let mut soa = block_consts(&consts);
+        if name == "weibull" && consts[1].0 > 2.9 {
+            // Shapes in runs of consts[1].1 points: 1.2, 1.45, 1.7, …
+            let run = consts[1].1 as usize;
+            for g in 0..G {
+                soa[G + g] = 1.2 + 0.25 * (g / run) as f32;
+            }
+        }
+        for n in [1000usize, 5000] {
+            // Features: a fixed pseudo-random spread over the range.
+            let mut state = 0x9e37_79b9_7f4a_7c15u64;
+            let f: Vec<f32> = (0..n)
+                .map(|_| {
+                    state = state
+                        .wrapping_mul(6364136223846793005)
+                        .wrapping_add(1442695040888963407);
+                    let t = (state >> 40) as f64 / (1u64 << 24) as f64;
+                    (feats.0 + (feats.1 - feats.0) * t) as f32
+                })
+                .collect();
+            let mut sums = [0f64; G];
+            let mut outside = [0u64; G];
+            k.sum_block(&f, &soa, &mut sums, &mut outside);
+            let mut worst = 0f64;
+            for (g, &got) in sums.iter().enumerate() {
+                let c: Vec<f64> = (0..consts.len()).map(|j| soa[j * G + g] as f64).collect();
+                let (mut want, mut mass) = (0f64, 0f64);
+                for &x in &f {
+                    let v = k.k64(&[x as f64], &c);
+                    want += v;
+                    mass += v.abs();
+                }
+                let rel = (got - want).abs() / mass.max(n as f64);
+                worst = worst.max(rel);
+                assert!(
+                    rel <= 2e-6,
+                    "{name}, n = {n}, point {g}: {got} vs {want} (rel {rel:e})"
+                );
+            }
+            println!("{name}, n = {n}: largest difference {worst:.2e} of Σ|k|");
+        }
+    }
+}
+
+/// A tile in which the log-product form's u reaches 2¹²⁶ or overflows to +∞ is summed by the
+/// direct form: −∞ where the kernel is −∞ (the engine's f64 fallback then takes over), and the
+/// direct form's finite value below the overflow.
+#[test]
+fn log_product_tiles_that_could_overflow_are_summed_directly() {
+    const G: usize = klgrid::model::kernel::BLOCK_POINTS;
+    let k = lookup("cauchy").unwrap().coupled();
+    let soa = block_consts(&[(-1.0, 1.0), (1.0, 1.0)]);
+    for (huge, finite) in [(1e25f32, false), (1.2e19, true)] {
+        let mut f: Vec<f32> = (0..600).map(|i| (i % 13) as f32 - 6.0).collect();
+        f[300] = huge; // in the second tile
+        let mut sums = [0f64; G];
+        let mut outside = [0u64; G];
+        k.sum_block(&f, &soa, &mut sums, &mut outside);
+        for (g, &got) in sums.iter().enumerate() {
+            let c = [soa[g] as f64, soa[G + g] as f64];
+            let want: f64 = f.iter().map(|&x| k.k64(&[x as f64], &c)).sum();
+            if finite {
+                assert!(got.is_finite(), "point {g}: {got}");
+                assert!(
+                    (got - want).abs() <= 1e-6 * want.abs(),
+                    "point {g}: {got} vs {want}"
+                );
+            } else {
+                assert_eq!(got, f64::NEG_INFINITY, "point {g}");
+            }
+        }
+    }
 }

@@ -35,6 +35,70 @@ pub trait Kernel: Send + Sync + 'static {
     fn outside<T: KernelFloat>(_f: &[T], _c: &[T]) -> bool {
         false
     }
+
+    /// How the fast CPU path's blocked f32 loop evaluates Σᵢ k(fᵢ, c) ([`Form`]); the f64 host
+    /// mirror always evaluates [`Kernel::k`].
+    const FORM: Form = Form::Direct;
+
+    /// For [`Form::LogProduct`]: (u, v) with k(f, c) = w(c)·ln u + v, u ≥ 1 and never NaN.
+    fn log_parts<T: KernelFloat>(_f: &[T], _c: &[T]) -> (T, T) {
+        unreachable!("log_parts of a kernel whose FORM is not LogProduct")
+    }
+
+    /// For [`Form::LogProduct`]: the θ-only weight w(c) of ln u.
+    fn log_weight<T: KernelFloat>(_c: &[T]) -> T {
+        unreachable!("log_weight of a kernel whose FORM is not LogProduct")
+    }
+
+    /// For [`Form::LogProduct`]: whether the log-product form is used at this grid point (a
+    /// block of 64 points takes it only where every point does; otherwise [`Form::Direct`]).
+    fn log_form_holds(_c: &[f32]) -> bool {
+        true
+    }
+}
+
+/// How [`Blocked`] sums a kernel over a tile of samples for 64 grid points.
+///
+/// # Forms
+///
+/// - `Direct`: acc_g += k(fᵢ, c_g) in f32, for every sample and grid point.
+/// - `LogProduct` (k = w(c)·ln u(f, c) + v(f, c), u ≥ 1): Σᵢ ln uᵢ = ln Πᵢ uᵢ. Each point keeps
+///   the running product in [1, 2) and its binary exponent apart (the product's exponent bits
+///   are moved into an integer after every multiplication), so the tile costs one multiply and
+///   three integer operations per sample and point, and one [`vmath::ln`] per tile and point:
+///   Σ k = w·(ln P + E·ln 2) + Σ v, the last step in f64. Error: each product rounds once
+///   (2⁻²⁴ relative, so ≤ 2⁻²⁴ absolute in ln P), and u itself rounds once, so a sample's
+///   contribution is within |w|·2⁻²³ of exact — like the direct form's f32 accumulation, and no
+///   worse while |w| is small, which is why a kernel may decline the form for large weights
+///   ([`Kernel::log_form_holds`]). A tile in which some u reaches 2¹²⁶ (the product could
+///   overflow) or +∞ is summed by the direct form instead, so overflow behaves exactly as there.
+/// - `ExpAffine { slope, offset }` (k = u − eᵘ, u = c_slope·(f₀ − c_offset), one feature): where
+///   the 64 points of a block fall into at most four runs of consecutive points that share
+///   c_slope = s (a grid whose shape axis is not the fastest, as in weibull's `shape`, `scale`
+///   order), eᵘ = e^(s·f₀)·e^(−s·c_offset): the first factor once per sample and run (vectorised
+///   over the tile's samples, with s·f₀ split exactly into two floats by an FMA), the second once
+///   per point in f64, so a sample and point cost one subtract, two multiplies and a subtract, as
+///   a polynomial kernel does. Used while |s·f₀| ≤ 16 and |s·c_offset| ≤ 16 (both factors far
+///   from overflow; the product's relative error then stays within a few ULP); samples beyond,
+///   and blocks with more runs (the slope axis the fastest-varying one), use the direct form.
+///
+/// [`vmath::ln`]: crate::numeric::vmath::ln
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Form {
+    /// acc += k(f, c).
+    Direct,
+    /// k = w·ln u + v, summed as the logarithm of a renormalised product.
+    LogProduct {
+        /// Whether v is not identically zero (then it is accumulated).
+        linear: bool,
+    },
+    /// k = u − eᵘ with u = c_slope·(f₀ − c_offset), the exponential factored per block.
+    ExpAffine {
+        /// Index of the slope constant.
+        slope: usize,
+        /// Index of the offset constant.
+        offset: usize,
+    },
 }
 
 /// k(x, θ) = x·c₀: the kernel of the families whose log-density couples x and θ only through
@@ -155,43 +219,78 @@ unsafe fn sum_block_avx2<K: Kernel>(f: &[f32], c: &[f32], s: &mut [f64], o: &mut
     sum_block_impl::<K>(f, c, s, o)
 }
 
-/// The blocked loop: for each sample, k for all 64 grid points (a loop the compiler vectorises
-/// across grid points, [`INTERLEAVE`] chains at a time), accumulated in f32 over tiles of 256
-/// samples, then into f64. The order of the additions into each grid point's sum is the sample
-/// order, whatever the vector width or interleave.
+/// A block's constants, structure of arrays: `c[j][g]` is constant j of point g.
+type BlockConsts = [[f32; BLOCK_POINTS]; MAX_KERNEL_CONSTS];
+
+/// The constants of point g of a block, as a kernel takes them.
+#[inline(always)]
+fn point<K: Kernel>(c: &BlockConsts, g: usize) -> [f32; MAX_KERNEL_CONSTS] {
+    let mut cg = [0f32; MAX_KERNEL_CONSTS];
+    for j in 0..K::NC {
+        cg[j] = c[j][g];
+    }
+    cg
+}
+
+/// The blocked loop, by the kernel's [`Form`]: a block takes the kernel's own form where it
+/// holds for the block, the direct form otherwise. Every vector-unit version runs this code, so
+/// the choice — and each grid point's order of operations — is the same in all of them.
 #[inline(always)]
 fn sum_block_impl<K: Kernel>(feats: &[f32], consts: &[f32], sums: &mut [f64], outside: &mut [u64]) {
     const G: usize = BLOCK_POINTS;
-    let nf = K::NF;
-    let mut c = [[0f32; G]; MAX_KERNEL_CONSTS];
+    let mut c: BlockConsts = [[0f32; G]; MAX_KERNEL_CONSTS];
     for j in 0..K::NC {
         c[j].copy_from_slice(&consts[j * G..(j + 1) * G]);
     }
+    match K::FORM {
+        Form::Direct => sum_direct::<K>(feats, &c, sums, outside),
+        Form::LogProduct { linear } => {
+            if (0..G).all(|g| K::log_form_holds(&point::<K>(&c, g)[..K::NC])) {
+                sum_log_product::<K>(feats, &c, sums, linear)
+            } else {
+                sum_direct::<K>(feats, &c, sums, outside)
+            }
+        }
+        Form::ExpAffine { slope, offset } => {
+            sum_exp_affine::<K>(feats, &c, sums, outside, slope, offset)
+        }
+    }
+}
+
+/// acc_g += k(f, c_g) for the samples of one tile: for each sample, k for all 64 grid points (a
+/// loop the compiler vectorises across grid points, [`INTERLEAVE`] chains at a time).
+#[inline(always)]
+fn direct_tile<K: Kernel>(tile: &[f32], c: &BlockConsts, acc: &mut [f32; BLOCK_POINTS]) {
+    const G: usize = BLOCK_POINTS;
+    for f in tile.chunks_exact(K::NF) {
+        for h in 0..G / INTERLEAVE {
+            for q in 0..INTERLEAVE {
+                let g = q * (G / INTERLEAVE) + h;
+                let cg = point::<K>(c, g);
+                acc[g] += K::k(f, &cg[..K::NC]);
+            }
+        }
+    }
+}
+
+/// [`Form::Direct`]: k accumulated in f32 over tiles of 256 samples, then into f64. The order of
+/// the additions into each grid point's sum is the sample order, whatever the vector width or
+/// interleave.
+#[inline(always)]
+fn sum_direct<K: Kernel>(feats: &[f32], c: &BlockConsts, sums: &mut [f64], outside: &mut [u64]) {
+    const G: usize = BLOCK_POINTS;
+    let nf = K::NF;
     let mut out = [0u32; G];
     for tile in feats.chunks(TILE * nf) {
         let mut acc = [0f32; G];
-        for f in tile.chunks_exact(nf) {
-            for h in 0..G / INTERLEAVE {
-                for q in 0..INTERLEAVE {
-                    let g = q * (G / INTERLEAVE) + h;
-                    let mut cg = [0f32; MAX_KERNEL_CONSTS];
-                    for j in 0..K::NC {
-                        cg[j] = c[j][g];
-                    }
-                    acc[g] += K::k(f, &cg[..K::NC]);
-                }
-            }
-        }
+        direct_tile::<K>(tile, c, &mut acc);
         // The support test in a second pass over the tile (still in L1): with both in one loop,
         // the 64 counters and the 64 sums do not fit in the vector registers together and spill
         // (4× slower for binomial on AVX2).
         if K::THETA_SUPPORT {
             for f in tile.chunks_exact(nf) {
                 for g in 0..G {
-                    let mut cg = [0f32; MAX_KERNEL_CONSTS];
-                    for j in 0..K::NC {
-                        cg[j] = c[j][g];
-                    }
+                    let cg = point::<K>(c, g);
                     out[g] += K::outside(f, &cg[..K::NC]) as u32;
                 }
             }
@@ -204,6 +303,138 @@ fn sum_block_impl<K: Kernel>(feats: &[f32], consts: &[f32], sums: &mut [f64], ou
                 *o += *v as u64;
                 *v = 0;
             }
+        }
+    }
+}
+
+/// Largest u of a tile for which [`sum_log_product`] keeps the product: P ∈ [1, 2) times
+/// u < 2¹²⁶ stays below 2¹²⁷, far from overflow.
+const LOG_PRODUCT_MAX_U: f32 = 8.507_059e37; // 2¹²⁶
+
+/// [`Form::LogProduct`]: per tile and point, Σᵢ w·ln uᵢ + vᵢ = w·(ln P + E·ln 2) + Σ v, with the
+/// product Πᵢ uᵢ = P·2^E kept as P ∈ [1, 2) and the integer E (see [`Form`]).
+#[inline(always)]
+fn sum_log_product<K: Kernel>(feats: &[f32], c: &BlockConsts, sums: &mut [f64], linear: bool) {
+    const G: usize = BLOCK_POINTS;
+    const MANTISSA: u32 = 0x007f_ffff;
+    const ONE: u32 = 0x3f80_0000;
+    let nf = K::NF;
+    let mut w = [0f64; G];
+    for (g, wg) in w.iter_mut().enumerate() {
+        *wg = K::log_weight(&point::<K>(c, g)[..K::NC]) as f64;
+    }
+    for tile in feats.chunks(TILE * nf) {
+        let mut p = [1f32; G];
+        let mut e = [0i32; G];
+        let mut v = [0f32; G];
+        let mut top = [1f32; G];
+        for f in tile.chunks_exact(nf) {
+            for h in 0..G / INTERLEAVE {
+                for q in 0..INTERLEAVE {
+                    let g = q * (G / INTERLEAVE) + h;
+                    let cg = point::<K>(c, g);
+                    let (u, vg) = K::log_parts(f, &cg[..K::NC]);
+                    // P·u ∈ [1, 2¹²⁷): its biased exponent moves into E, P returns to [1, 2).
+                    let bits = (p[g] * u).to_bits();
+                    e[g] = e[g].wrapping_add((bits >> 23) as i32);
+                    p[g] = f32::from_bits((bits & MANTISSA) | ONE);
+                    if linear {
+                        v[g] += vg;
+                    }
+                    top[g] = if u > top[g] { u } else { top[g] };
+                }
+            }
+        }
+        if top.iter().any(|&t| t >= LOG_PRODUCT_MAX_U) {
+            // A product could have overflowed: this tile by the direct form.
+            let mut acc = [0f32; G];
+            direct_tile::<K>(tile, c, &mut acc);
+            for (s, a) in sums.iter_mut().zip(acc) {
+                *s += a as f64;
+            }
+            continue;
+        }
+        let bias = 127 * (tile.len() / nf) as i32;
+        for g in 0..G {
+            let ln_p = crate::numeric::vmath::ln(p[g]) as f64;
+            let exponent = e[g].wrapping_sub(bias) as f64;
+            sums[g] += w[g] * (exponent * std::f64::consts::LN_2 + ln_p) + v[g] as f64;
+        }
+    }
+}
+
+/// Largest |s·f₀| and |s·c_offset| for which [`sum_exp_affine`] factors eᵘ.
+const EXP_AFFINE_MAX: f32 = 16.0;
+
+/// Most runs of equal slope in a block that [`sum_exp_affine`] factors (a grid whose slope axis
+/// has fewer than 64 points after it changes slope every run of points).
+const EXP_AFFINE_RUNS: usize = 4;
+
+/// [`Form::ExpAffine`]: k = u − eᵘ, u = s·(f₀ − c_g), where the block's points fall into at most
+/// [`EXP_AFFINE_RUNS`] runs of consecutive points sharing a slope s, and eᵘ = e^(s·f₀)·e^(−s·c_g)
+/// (see [`Form`]). The direct form for a block with more runs or too large offsets, and for a
+/// run's samples with |s·f₀| > 16.
+#[inline(always)]
+fn sum_exp_affine<K: Kernel>(
+    feats: &[f32],
+    c: &BlockConsts,
+    sums: &mut [f64],
+    outside: &mut [u64],
+    slope: usize,
+    offset: usize,
+) {
+    const G: usize = BLOCK_POINTS;
+    // Runs of equal slope: run r covers points starts[r]..starts[r + 1].
+    let mut starts = [G; EXP_AFFINE_RUNS + 1];
+    let mut runs = 0;
+    let mut factored = K::NF == 1 && !K::THETA_SUPPORT;
+    let mut scale = [0f32; G];
+    for g in 0..G {
+        if g == 0 || c[slope][g] != c[slope][g - 1] {
+            if runs == EXP_AFFINE_RUNS {
+                factored = false;
+                break;
+            }
+            starts[runs] = g;
+            runs += 1;
+        }
+        let a = c[slope][g] as f64 * c[offset][g] as f64;
+        factored &= c[slope][g].is_finite() && a.abs() <= EXP_AFFINE_MAX as f64;
+        scale[g] = (-a).exp() as f32;
+    }
+    if !factored {
+        return sum_direct::<K>(feats, c, sums, outside);
+    }
+    let mut ef = [[0f32; TILE]; EXP_AFFINE_RUNS];
+    for tile in feats.chunks(TILE) {
+        let mut acc = [0f32; G];
+        for r in 0..runs {
+            let (lo, hi) = (starts[r], starts[r + 1]);
+            let s = c[slope][lo];
+            // e^(s·f) = e^hi·e^lo ≈ e^hi·(1 + lo), s·f = hi + lo exactly (|lo| ≤ 2⁻²⁰: e^lo − 1 −
+            // lo is below 10⁻¹²); vectorised across the tile's samples.
+            for (x, &f) in ef[r].iter_mut().zip(tile) {
+                let h = s * f;
+                let l = s.mul_add(f, -h);
+                let eh = crate::numeric::vmath::exp(h);
+                *x = eh.mul_add(l, eh);
+            }
+            for (&f, &x) in tile.iter().zip(&ef[r]) {
+                if (s * f).abs() <= EXP_AFFINE_MAX {
+                    for g in lo..hi {
+                        let u = c[slope][g] * (f - c[offset][g]);
+                        acc[g] += u - x * scale[g];
+                    }
+                } else {
+                    for (g, a) in acc.iter_mut().enumerate().take(hi).skip(lo) {
+                        let cg = point::<K>(c, g);
+                        *a += K::k(&[f], &cg[..K::NC]);
+                    }
+                }
+            }
+        }
+        for (sum, a) in sums.iter_mut().zip(acc) {
+            *sum += a as f64;
         }
     }
 }
@@ -223,7 +454,8 @@ mod tests {
 
     /// Sums and support counts of `K` on a pseudo-random block, by the dispatched (widest vector
     /// unit) loop and by the portable loop, which on x86-64 is compiled without AVX and FMA.
-    fn both_paths<K: Kernel>() -> (BlockResult, BlockResult) {
+    /// `fix` adjusts the block's constants (structure of arrays) before the run.
+    fn both_paths<K: Kernel>(fix: fn(&mut [f32])) -> (BlockResult, BlockResult) {
         const G: usize = BLOCK_POINTS;
         let n = 3 * TILE + 17;
         let mut state = 0x2545_f491_4f6c_dd1du64;
@@ -234,7 +466,8 @@ mod tests {
             (state >> 40) as f32 / (1u64 << 24) as f32
         };
         let feats: Vec<f32> = (0..n * K::NF).map(|_| 8.0 * next() - 4.0).collect();
-        let consts: Vec<f32> = (0..K::NC * G).map(|_| 3.0 * next() - 1.0).collect();
+        let mut consts: Vec<f32> = (0..K::NC * G).map(|_| 3.0 * next() - 1.0).collect();
+        fix(&mut consts);
         let run = |portable: bool| {
             let (mut s, mut o) = (vec![0f64; G], vec![0u64; G]);
             if portable {
@@ -253,7 +486,10 @@ mod tests {
     #[test]
     fn vectorised_blocks_are_bitwise_the_portable_loop_for_every_kernel() {
         fn check<K: Kernel>(name: &str) {
-            let (fast, portable) = both_paths::<K>();
+            check_with::<K>(name, |_| {});
+        }
+        fn check_with<K: Kernel>(name: &str, fix: fn(&mut [f32])) {
+            let (fast, portable) = both_paths::<K>(fix);
             assert!(
                 fast.0.iter().any(|v| *v != 0.0) || name == "uniform",
                 "{name}"
@@ -275,6 +511,73 @@ mod tests {
         check::<MixtureKernel>("normal_mixture");
         check::<ScaledKernel>("poisson");
         check::<BinomialKernel>("binomial");
+        // The forms the random constants above do not reach: student_t's log-product form
+        // (every point below the large-ν split, (ν + 1)/2 ≤ 16) and weibull's factored
+        // exponential (one shape for the block).
+        const G: usize = BLOCK_POINTS;
+        check_with::<StudentTKernel>("student_t", |c| {
+            c[4 * G..5 * G].fill(0.0);
+            c[2 * G..3 * G]
+                .iter_mut()
+                .for_each(|v| *v = 1.0 + 5.0 * v.abs());
+            c[3 * G..4 * G].iter_mut().for_each(|v| *v = 0.1 + v.abs());
+        });
+        check_with::<WeibullKernel>("weibull", |c| c[G..2 * G].fill(1.7));
+        check_with::<WeibullKernel>("weibull", |c| {
+            for (g, v) in c[G..2 * G].iter_mut().enumerate() {
+                *v = 1.2 + 0.25 * (g / 21) as f32;
+            }
+        });
+    }
+
+    /// The forms the fast CPU path sums are the kernel itself: in f64, w(c)·ln u + v equals
+    /// k(f, c) for the log-product kernels, and u − eᵘ with u = c_slope·(f₀ − c_offset) for the
+    /// factored-exponential one, over a spread of features and constants; u ≥ 1 and never NaN.
+    #[test]
+    fn kernel_forms_are_the_kernel() {
+        fn check<K: Kernel>(name: &str) {
+            let mut state = 0x2545_f491_4f6c_dd1du64;
+            let mut next = move || {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                (state >> 11) as f64 / (1u64 << 53) as f64
+            };
+            for _ in 0..10_000 {
+                let f = [20.0 * next() - 10.0];
+                let mut c = [0f64; MAX_KERNEL_CONSTS];
+                for v in c.iter_mut().take(K::NC) {
+                    *v = 0.05 + 3.0 * next();
+                }
+                if name == "student_t" {
+                    c[4] = 0.0;
+                }
+                let c = &c[..K::NC];
+                let k = K::k(&f, c);
+                let form = match K::FORM {
+                    Form::Direct => unreachable!("{name}"),
+                    Form::LogProduct { linear } => {
+                        let (u, v) = K::log_parts(&f, c);
+                        assert!(u >= 1.0, "{name}: u = {u}");
+                        assert!(linear || v == 0.0, "{name}: v = {v}");
+                        K::log_weight(c) * u.ln() + v
+                    }
+                    Form::ExpAffine { slope, offset } => {
+                        let u = c[slope] * (f[0] - c[offset]);
+                        u - u.exp()
+                    }
+                };
+                assert!(
+                    (form - k).abs() <= 1e-12 * k.abs().max(1.0),
+                    "{name}: f = {f:?}, c = {c:?}: {form} vs {k}"
+                );
+            }
+        }
+        check::<CauchyKernel>("cauchy");
+        check::<StudentTKernel>("student_t");
+        check::<LogisticKernel>("logistic");
+        check::<MixtureKernel>("normal_mixture");
+        check::<WeibullKernel>("weibull");
     }
 
     /// The support counts of the θ-dependent families (counted in a second pass over each tile)

@@ -34,6 +34,7 @@
 //! | [`ln_1p_exp_neg`] | −10³⁰ ≤ a < 0 | 1.39 ULP | 2 ULP |
 //! | [`softplus`] | all finite z | 1.55 ULP | 2 ULP |
 //! | [`ln_1pmx`] | −0.49 ≤ t ≤ 16 (student_t at ν ≥ 1000) | 2.87 ULP | 8 ULP |
+//! | [`exp_neg`] | 0 ≤ a ≤ 87 (logistic, normal_mixture: 1 + e^(−a)) | – | 1.5 ULP |
 //!
 //! Special values follow std: `exp(NaN) = NaN`, `exp(+∞) = +∞`, `exp(−∞) = 0`, overflow to +∞
 //! for x > 88.72, underflow to 0 for x < −103.97; `ln(0) = −∞`, `ln(x < 0) = NaN`,
@@ -60,6 +61,9 @@ pub trait KernelFloat: Float {
     fn vln_1p_exp_neg(self) -> Self;
     /// ln(1 + t) − t, to its own relative precision also for |t| ≪ 1 (student_t at large ν).
     fn vln_1pmx(self) -> Self;
+    /// e^(−a) for a ≥ 0, where only 1 + e^(−a) matters (the log-product form of logistic and
+    /// normal_mixture): in f32 results below e^(−87) are returned as e^(−87) ([`exp_neg`]).
+    fn vexp_neg(self) -> Self;
 }
 
 impl KernelFloat for f64 {
@@ -83,6 +87,10 @@ impl KernelFloat for f64 {
     fn vln_1pmx(self) -> f64 {
         crate::numeric::ln1pmx(self)
     }
+    #[inline(always)]
+    fn vexp_neg(self) -> f64 {
+        (-self).exp()
+    }
 }
 
 impl KernelFloat for f32 {
@@ -105,6 +113,10 @@ impl KernelFloat for f32 {
     #[inline(always)]
     fn vln_1pmx(self) -> f32 {
         ln_1pmx(self)
+    }
+    #[inline(always)]
+    fn vexp_neg(self) -> f32 {
+        exp_neg(self)
     }
 }
 
@@ -167,6 +179,30 @@ pub fn exp(x: f32) -> f32 {
     let n1 = ni >> 1;
     let n2 = ni.wrapping_sub(n1);
     exp_reduced(r) * pow2i(n1) * pow2i(n2)
+}
+
+/// Largest a for which [`exp_neg`] returns e^(−a) itself: e^(−87) ≈ 1.6·10⁻³⁸ is still a normal
+/// float.
+const EXP_NEG_MAX: f32 = 87.0;
+
+/// e^(−a) for a ≥ 0 — [`exp`] without its clamps and its two-factor scaling, for the kernels
+/// that only form 1 + e^(−a): n = round(−a·log₂ e) ∈ [−126, 0] and eʳ ∈ [√½, √2], so 2ⁿ·eʳ is a
+/// normal float and the scaling is an integer addition to the exponent bits (exact). For
+/// a > 87 it returns e^(−87) (1 + e^(−a) rounds to 1 either way); NaN is not expected (the
+/// kernels' arguments are finite or +∞, which gives e^(−87)).
+#[inline(always)]
+pub fn exp_neg(a: f32) -> f32 {
+    let x = select(a < EXP_NEG_MAX, -a, -EXP_NEG_MAX);
+    let t = x.mul_add(LOG2E, MAGIC);
+    let n = t - MAGIC;
+    let ni = (t.to_bits() as i32).wrapping_sub(MAGIC.to_bits() as i32);
+    let r = n.mul_add(-LN2_HI, x);
+    let r = n.mul_add(-LN2_LO, r);
+    f32::from_bits(
+        exp_reduced(r)
+            .to_bits()
+            .wrapping_add((ni as u32).wrapping_shl(23)),
+    )
 }
 
 /// ln(1 + m) − m for m ∈ [√½ − 1, √2 − 1]: −m²/2 + m³·P(m), Cephes `logf` minimax polynomial P

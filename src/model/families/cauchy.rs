@@ -7,7 +7,7 @@
 
 use super::KernelFloat;
 use super::{
-    Blocked, CoupledKernel, Domain, Family, Kernel, KernelClass, ParamSpec, Scaling, Shift,
+    Blocked, CoupledKernel, Domain, Family, Form, Kernel, KernelClass, ParamSpec, Scaling, Shift,
 };
 use crate::error::{Error, Result};
 use rand::rngs::StdRng;
@@ -17,16 +17,27 @@ use std::f64::consts::PI;
 /// The Cauchy family `cauchy(mu, scale)`.
 pub struct Cauchy;
 
-/// k(x, θ) = −log1p(z²), z = (f₀ − c₀)·c₁, with c₀ = μ − c, c₁ = 1/s.
+/// k(x, θ) = −log1p(z²), z = (f₀ − c₀)·c₁, with c₀ = μ − c, c₁ = 1/s; on the fast CPU path in
+/// the log-product form w = −1, u = 1 + z² ([`Form::LogProduct`]).
 pub struct CauchyKernel;
 
 impl Kernel for CauchyKernel {
     const NF: usize = 1;
     const NC: usize = 2;
+    const FORM: Form = Form::LogProduct { linear: false };
     #[inline(always)]
     fn k<T: KernelFloat>(f: &[T], c: &[T]) -> T {
         let z = (f[0] - c[0]) * c[1];
         -(z * z).vln_1p()
+    }
+    #[inline(always)]
+    fn log_parts<T: KernelFloat>(f: &[T], c: &[T]) -> (T, T) {
+        let z = (f[0] - c[0]) * c[1];
+        (z.mul_add(z, T::one()), T::zero())
+    }
+    #[inline(always)]
+    fn log_weight<T: KernelFloat>(_c: &[T]) -> T {
+        -T::one()
     }
 }
 

@@ -9,7 +9,7 @@
 
 use super::KernelFloat;
 use super::{
-    Blocked, CoupledKernel, Domain, Family, Kernel, KernelClass, ParamSpec, Scaling, Shift,
+    Blocked, CoupledKernel, Domain, Family, Form, Kernel, KernelClass, ParamSpec, Scaling, Shift,
 };
 use crate::error::Result;
 use rand::distr::Open01;
@@ -19,12 +19,24 @@ use rand::RngExt;
 /// The logistic family `logistic(mu, scale)`.
 pub struct Logistic;
 
-/// k(x, θ) = −|z| − 2·log1p(e^(−|z|)), z = (f₀ − c₀)·c₁, with c₀ = μ − c, c₁ = 1/s.
+/// k(x, θ) = −|z| − 2·log1p(e^(−|z|)), z = (f₀ − c₀)·c₁, with c₀ = μ − c, c₁ = 1/s; on the fast
+/// CPU path in the log-product form w = −2, u = 1 + e^(−|z|) ∈ [1, 2], v = −|z|
+/// ([`Form::LogProduct`]).
 pub struct LogisticKernel;
 
 impl Kernel for LogisticKernel {
     const NF: usize = 1;
     const NC: usize = 2;
+    const FORM: Form = Form::LogProduct { linear: true };
+    #[inline(always)]
+    fn log_parts<T: KernelFloat>(f: &[T], c: &[T]) -> (T, T) {
+        let a = ((f[0] - c[0]) * c[1]).abs();
+        (T::one() + a.vexp_neg(), -a)
+    }
+    #[inline(always)]
+    fn log_weight<T: KernelFloat>(_c: &[T]) -> T {
+        T::from(-2.0).unwrap()
+    }
     #[inline(always)]
     fn k<T: KernelFloat>(f: &[T], c: &[T]) -> T {
         let a = ((f[0] - c[0]) * c[1]).abs();

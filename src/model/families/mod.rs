@@ -32,7 +32,8 @@ pub use super::family::{
     StreamedMle, HALF_LN_2PI,
 };
 pub use super::kernel::{
-    Blocked, CoupledKernel, Kernel, KernelFloat, ScaledKernel, MAX_FEATURES, MAX_KERNEL_CONSTS,
+    Blocked, CoupledKernel, Form, Kernel, KernelFloat, ScaledKernel, MAX_FEATURES,
+    MAX_KERNEL_CONSTS,
 };
 pub use super::param::{validate_domains, Domain, ParamSpec};
 pub use super::suffstats::{StatsForm, SuffStatsSpec};

@@ -10,7 +10,7 @@
 
 use super::KernelFloat;
 use super::{
-    Blocked, CoupledKernel, Domain, Family, Kernel, KernelClass, ParamSpec, Scaling, Shift,
+    Blocked, CoupledKernel, Domain, Family, Form, Kernel, KernelClass, ParamSpec, Scaling, Shift,
     HALF_LN_2PI,
 };
 use crate::error::{Error, Result};
@@ -22,12 +22,24 @@ use rand_distr::Distribution;
 pub struct NormalMixture;
 
 /// k(x, θ) = max(ℓ₁, ℓ₂) + log1p(e^(−|ℓ₁ − ℓ₂|)), ℓ₁ = c₂ − (f₀ − c₀)²·c₁,
-/// ℓ₂ = c₅ − (f₀ − c₃)²·c₄ (see `kernel_consts`).
+/// ℓ₂ = c₅ − (f₀ − c₃)²·c₄ (see `kernel_consts`); on the fast CPU path in the log-product form
+/// w = 1, u = 1 + e^(−|ℓ₁ − ℓ₂|) ∈ [1, 2], v = max(ℓ₁, ℓ₂) ([`Form::LogProduct`]).
 pub struct MixtureKernel;
 
 impl Kernel for MixtureKernel {
     const NF: usize = 1;
     const NC: usize = 6;
+    const FORM: Form = Form::LogProduct { linear: true };
+    #[inline(always)]
+    fn log_parts<T: KernelFloat>(f: &[T], c: &[T]) -> (T, T) {
+        let (d1, d2) = (f[0] - c[0], f[0] - c[3]);
+        let (l1, l2) = (c[2] - d1 * d1 * c[1], c[5] - d2 * d2 * c[4]);
+        (T::one() + (l1 - l2).abs().vexp_neg(), l1.max(l2))
+    }
+    #[inline(always)]
+    fn log_weight<T: KernelFloat>(_c: &[T]) -> T {
+        T::one()
+    }
     #[inline(always)]
     fn k<T: KernelFloat>(f: &[T], c: &[T]) -> T {
         let (d1, d2) = (f[0] - c[0], f[0] - c[3]);

@@ -18,7 +18,7 @@
 
 use super::KernelFloat;
 use super::{
-    Blocked, CoupledKernel, Domain, Family, Kernel, KernelClass, ParamSpec, Scaling, Shift,
+    Blocked, CoupledKernel, Domain, Family, Form, Kernel, KernelClass, ParamSpec, Scaling, Shift,
 };
 use crate::error::{Error, Result};
 use crate::model::grid::Grid;
@@ -40,11 +40,31 @@ const T_MAX: f64 = 16.0;
 /// k(x, θ) with z = (f₀ − c₀)·c₁, q = z², t = q·c₃, from c₀ = μ − c, c₁ = 1/σ, c₂ = (ν + 1)/2,
 /// c₃ = 1/ν and c₄ = 1 where ν ≥ [`NU_SPLIT`] (else 0): −c₂·ln(1 + t), or for c₄ = 1
 /// r = −c₂·(ln(1 + t) − t) − q·c₃/2 (the host adds −q/2).
+///
+/// On the fast CPU path, blocks whose points all have c₄ = 0 and c₂ ≤ [`LOG_FORM_MAX_WEIGHT`]
+/// take the log-product form w = −c₂, u = 1 + t ([`Form::LogProduct`]); its per-sample rounding
+/// |w|·2⁻²³ stays below the direct form's there.
 pub struct StudentTKernel;
+
+/// Largest (ν + 1)/2 (ν ≤ 31) at which the fast CPU path sums the kernel as a log-product.
+pub const LOG_FORM_MAX_WEIGHT: f32 = 16.0;
 
 impl Kernel for StudentTKernel {
     const NF: usize = 1;
     const NC: usize = 5;
+    const FORM: Form = Form::LogProduct { linear: false };
+    #[inline(always)]
+    fn log_parts<T: KernelFloat>(f: &[T], c: &[T]) -> (T, T) {
+        let z = (f[0] - c[0]) * c[1];
+        ((z * z).mul_add(c[3], T::one()), T::zero())
+    }
+    #[inline(always)]
+    fn log_weight<T: KernelFloat>(c: &[T]) -> T {
+        -c[2]
+    }
+    fn log_form_holds(c: &[f32]) -> bool {
+        c[4] == 0.0 && c[2] <= LOG_FORM_MAX_WEIGHT
+    }
     #[inline(always)]
     fn k<T: KernelFloat>(f: &[T], c: &[T]) -> T {
         let z = (f[0] - c[0]) * c[1];

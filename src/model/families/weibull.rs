@@ -8,7 +8,7 @@
 
 use super::KernelFloat;
 use super::{
-    Blocked, CoupledKernel, Domain, Family, Kernel, KernelClass, ParamSpec, Scaling, Shift,
+    Blocked, CoupledKernel, Domain, Family, Form, Kernel, KernelClass, ParamSpec, Scaling, Shift,
     StatsForm, SuffStatsSpec,
 };
 use crate::error::{Error, Result};
@@ -18,12 +18,18 @@ use rand_distr::Distribution;
 /// The Weibull family `weibull(shape, scale)`.
 pub struct Weibull;
 
-/// k(x, θ) = u − eᵘ with u = c₁·(f₀ − c₀), f₀ = ln x − c, c₀ = ln λ − c, c₁ = k.
+/// k(x, θ) = u − eᵘ with u = c₁·(f₀ − c₀), f₀ = ln x − c, c₀ = ln λ − c, c₁ = k. On the fast CPU
+/// path, a block of points sharing the shape k factors eᵘ = (x/e^c)ᵏ·(λ/e^c)⁻ᵏ into a power
+/// per sample and one per point ([`Form::ExpAffine`]).
 pub struct WeibullKernel;
 
 impl Kernel for WeibullKernel {
     const NF: usize = 1;
     const NC: usize = 2;
+    const FORM: Form = Form::ExpAffine {
+        slope: 1,
+        offset: 0,
+    };
     #[inline(always)]
     fn k<T: KernelFloat>(f: &[T], c: &[T]) -> T {
         let u = c[1] * (f[0] - c[0]);
