@@ -289,9 +289,9 @@ fn sum_direct<K: Kernel>(feats: &[f32], c: &BlockConsts, sums: &mut [f64], outsi
         // (4× slower for binomial on AVX2).
         if K::THETA_SUPPORT {
             for f in tile.chunks_exact(nf) {
-                for g in 0..G {
+                for (g, o) in out.iter_mut().enumerate() {
                     let cg = point::<K>(c, g);
-                    out[g] += K::outside(f, &cg[..K::NC]) as u32;
+                    *o += K::outside(f, &cg[..K::NC]) as u32;
                 }
             }
         }
