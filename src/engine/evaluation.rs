@@ -181,11 +181,27 @@ impl Tally {
         mut part: Partials,
         predict: bool,
     ) {
-        let points = f64_points(family, grid, centre, prep, &part, predict);
+        self.add_checked_in(family, grid, centre, prep, xs, &mut part, predict);
+    }
+
+    /// [`Tally::add_checked`] of partials in a buffer the caller reuses for its next chunk (the
+    /// points evaluated in f64 are replaced in it).
+    #[allow(clippy::too_many_arguments)]
+    pub fn add_checked_in(
+        &mut self,
+        family: &dyn Family,
+        grid: &Grid,
+        centre: &Centre,
+        prep: &Prepared,
+        xs: &[f64],
+        part: &mut Partials,
+        predict: bool,
+    ) {
+        let points = f64_points(family, grid, centre, prep, part, predict);
         if !points.is_empty() {
-            evaluate_f64(family, grid, xs, &points, &mut part);
+            evaluate_f64(family, grid, xs, &points, part);
             self.conditioning.record(&points, xs.len(), grid.len());
         }
-        self.add(&part);
+        self.add(part);
     }
 }

@@ -7,7 +7,11 @@
 //! any split of the data into chunk-aligned shards gives the bits of one process.
 
 use crate::numeric::exact::{fixed_to_f64, to_fixed, ExactSum};
+use rayon::prelude::*;
 use std::collections::BTreeMap;
+
+/// Grid points per block of the accumulation's parallel loops.
+const BLOCK: usize = 1 << 14;
 
 /// Per-grid-point sums over a set of samples.
 #[derive(Debug, Clone, PartialEq)]
@@ -116,15 +120,45 @@ impl PartialSums {
         self.n
     }
 
-    /// Adds one chunk's partials (same grid).
+    /// Adds one chunk's partials (same grid). The points in the compact form whose sum stays in
+    /// it are added in parallel blocks; the others (held in the general form, or leaving the
+    /// compact one now) one by one afterwards, by [`PartialSums::add_point`] — each point's
+    /// state is the same as with every point added in order.
     pub fn add(&mut self, p: &Partials) {
         assert_eq!(self.len(), p.len(), "adding partials of different grids");
-        for (i, &v) in p.sum.iter().enumerate() {
-            self.add_point(i, v);
+        let special = &self.special;
+        let rest: Vec<usize> = self
+            .fixed
+            .par_chunks_mut(BLOCK)
+            .zip(p.sum.par_chunks(BLOCK))
+            .enumerate()
+            .flat_map_iter(|(b, (fixed, sum))| {
+                let mut rest = Vec::new();
+                for (j, (f, &v)) in fixed.iter_mut().zip(sum).enumerate() {
+                    let i = b * BLOCK + j;
+                    if !special.is_empty() && special.contains_key(&i) {
+                        rest.push(i);
+                        continue;
+                    }
+                    match to_fixed(v).and_then(|x| f.checked_add(x)) {
+                        Some(t) => *f = t,
+                        None => rest.push(i),
+                    }
+                }
+                rest
+            })
+            .collect();
+        for i in rest {
+            self.add_point(i, p.sum[i]);
         }
-        for (a, b) in self.outside.iter_mut().zip(&p.outside) {
-            *a += b;
-        }
+        self.outside
+            .par_chunks_mut(BLOCK)
+            .zip(p.outside.par_chunks(BLOCK))
+            .for_each(|(a, b)| {
+                for (a, b) in a.iter_mut().zip(b) {
+                    *a += b;
+                }
+            });
         self.n += p.n;
     }
 
@@ -176,7 +210,7 @@ impl PartialSums {
 
     /// The sums, each correctly rounded to f64.
     pub fn value(&self) -> Partials {
-        let mut sum: Vec<f64> = self.fixed.iter().map(|&f| fixed_to_f64(f)).collect();
+        let mut sum: Vec<f64> = self.fixed.par_iter().map(|&f| fixed_to_f64(f)).collect();
         for (&i, s) in &self.special {
             sum[i] = s.value();
         }
@@ -335,6 +369,52 @@ mod tests {
             n: 1,
         };
         assert_eq!(none.argmax(), None);
+    }
+
+    /// The parallel [`PartialSums::add`] leaves every point as adding the points one by one
+    /// does, across blocks, with points held in the general form, leaving the compact one
+    /// (overflow of the i128, values of 2⁶³ or more) and non-finite.
+    #[test]
+    fn parallel_add_is_the_point_by_point_add() {
+        use rand::{RngExt, SeedableRng};
+        let len = 3 * BLOCK + 17;
+        let mut rng = rand::rngs::StdRng::seed_from_u64(15);
+        let mut par = PartialSums::zeros(len);
+        let mut seq = PartialSums::zeros(len);
+        for round in 0..4 {
+            let p = Partials {
+                sum: (0..len)
+                    .map(|i| match (i % 1009, round) {
+                        (0, _) => rng.random_range(-1e300..-1e299),
+                        (1, 2) => f64::NEG_INFINITY,
+                        (2, 1) => f64::NAN,
+                        // Just below 2⁶³: four of them overflow the compact form.
+                        (3, _) => -9.2e18,
+                        _ => rng.random_range(-1e7..1e3),
+                    })
+                    .collect(),
+                outside: (0..len).map(|i| (i % 7 == 0) as u64 * round).collect(),
+                n: 1000,
+            };
+            par.add(&p);
+            for (i, &v) in p.sum.iter().enumerate() {
+                seq.add_point(i, v);
+            }
+            for (a, b) in seq.outside.iter_mut().zip(&p.outside) {
+                *a += b;
+            }
+            seq.n += p.n;
+        }
+        assert!(par.special.len() > 3 * (len / 1009));
+        assert!(par == seq, "the accumulations differ");
+        let (a, b) = (par.value(), seq.value());
+        assert!(a.sum.iter().any(|v| v.is_nan()));
+        assert!(a
+            .sum
+            .iter()
+            .zip(&b.sum)
+            .all(|(x, y)| x.to_bits() == y.to_bits()));
+        assert_eq!((a.outside, a.n), (b.outside, b.n));
     }
 
     #[test]

@@ -456,6 +456,19 @@ pub fn f64_points(
         .range
         .as_ref()
         .is_none_or(|r| r.iter().all(|&(lo, hi)| fits_f32(lo) && fits_f32(hi)));
+    // Without the prediction, on features that fit, only a point with all samples inside and a
+    // non-finite sum can need f64: when there is none (nearly always), no point is looked at
+    // further.
+    if !predict
+        && features_fit
+        && !part
+            .sum
+            .par_iter()
+            .zip(part.outside.par_iter())
+            .any(|(s, &o)| o == 0 && !s.is_finite())
+    {
+        return Vec::new();
+    }
     // Corners of the feature box (up to 4 features; beyond, the post-check alone).
     let corners: Vec<Vec<f64>> = match &prep.range {
         Some(r) if predict && nf <= 4 => (0..1usize << nf)
@@ -612,8 +625,25 @@ pub fn assemble_with(
     host: Option<&[f64]>,
     terms: &mut ThetaTerms,
 ) -> Partials {
-    let terms = terms.ensure(family, grid, prep);
     let mut out = Partials::zeros(grid.len());
+    assemble_into(family, grid, prep, sums, host, terms, &mut out);
+    out
+}
+
+/// [`assemble_with`] into `out`, whose buffers are reused (resized to the grid; every value is
+/// written), so that an evaluator of many chunks allocates them once.
+pub fn assemble_into(
+    family: &dyn Family,
+    grid: &Grid,
+    prep: &Prepared,
+    sums: &KernelSums,
+    host: Option<&[f64]>,
+    terms: &mut ThetaTerms,
+    out: &mut Partials,
+) {
+    let terms = terms.ensure(family, grid, prep);
+    out.sum.resize(grid.len(), 0.0);
+    out.outside.resize(grid.len(), 0);
     out.n = prep.n as u64;
     let n_in = prep.n_inside as f64;
     out.sum
@@ -629,5 +659,4 @@ pub fn assemble_with(
             *s = n_in * log_norm + prep.data_sum + sums.k[p] + n_in * k_shift + h;
             *o = prep.outside + sums.outside[p];
         });
-    out
 }

@@ -6,9 +6,9 @@
 
 use crate::engine::config::{EvalPath, Strategy};
 use crate::engine::evaluation::{ChunkEvaluator, Evaluation, Tally};
-use crate::engine::partials::KernelSums;
+use crate::engine::partials::{KernelSums, Partials};
 use crate::engine::prepare::{
-    assemble_with, prepare_centred, scale_consts, Centre, Prepared, ThetaTerms,
+    assemble_into, prepare_centred, scale_consts, Centre, Prepared, ThetaTerms,
 };
 use crate::engine::session::{PooledReducer, Session};
 use crate::error::{Error, Result};
@@ -168,6 +168,24 @@ pub fn kernel_sums_with(
     xs: &[f64],
     natural: &mut NaturalCache,
 ) -> KernelSums {
+    let mut out = KernelSums::default();
+    kernel_sums_into(family, spec, grid, prep, t, xs, natural, &mut out);
+    out
+}
+
+/// [`kernel_sums_with`] into `out`, whose buffers are reused (resized to the grid; every value
+/// is written), so that an evaluator of many chunks allocates them once.
+#[allow(clippy::too_many_arguments)]
+pub fn kernel_sums_into(
+    family: &dyn Family,
+    spec: &SuffStatsSpec,
+    grid: &Grid,
+    prep: &Prepared,
+    t: &[f64],
+    xs: &[f64],
+    natural: &mut NaturalCache,
+    out: &mut KernelSums,
+) {
     let n = prep.n_inside as f64;
     let ns = spec.form.n_stats(family.n_features());
     let nc = family.n_kernel_consts();
@@ -188,8 +206,9 @@ pub fn kernel_sums_with(
             values,
         };
     }
-    let mut k = vec![0.0; grid.len()];
-    k.par_iter_mut()
+    out.k.resize(grid.len(), 0.0);
+    out.k
+        .par_iter_mut()
         .zip(natural.values.par_chunks(ns + 1))
         .for_each(|(out, v)| {
             let mut s = n * v[ns];
@@ -198,15 +217,14 @@ pub fn kernel_sums_with(
             }
             *out = s;
         });
-    let outside = match spec.outside {
-        Some(f) => f(grid, xs),
-        None => vec![0; grid.len()],
-    };
-    KernelSums {
-        k,
-        outside,
-        device_seconds: None,
+    match spec.outside {
+        Some(f) => out.outside = f(grid, xs),
+        None => {
+            out.outside.clear();
+            out.outside.resize(grid.len(), 0);
+        }
     }
+    out.device_seconds = None;
 }
 
 /// The sufficient-statistics strategy as a [`ChunkEvaluator`]: per chunk, T = Σ t(f) on the
@@ -221,6 +239,9 @@ pub struct SuffStats {
     /// η, κ and the θ-only terms, from the first chunk for the others.
     natural: NaturalCache,
     terms: ThetaTerms,
+    /// The per-point buffers of a chunk (kernel sums, partials), reused by the next one.
+    sums: KernelSums,
+    part: Partials,
 }
 
 impl SuffStats {
@@ -253,6 +274,8 @@ impl SuffStats {
             tally,
             natural: NaturalCache::default(),
             terms: ThetaTerms::default(),
+            sums: KernelSums::default(),
+            part: Partials::zeros(0),
         })
     }
 }
@@ -277,11 +300,20 @@ impl ChunkEvaluator for SuffStats {
             }
             None => stats_cpu(family, spec, grid, &prep),
         };
-        let sums = kernel_sums_with(family, spec, grid, &prep, &t, xs, &mut self.natural);
+        let (sums, part) = (&mut self.sums, &mut self.part);
+        kernel_sums_into(family, spec, grid, &prep, &t, xs, &mut self.natural, sums);
         let host = family.host_coupled_sums_at(grid, xs, prep.shift);
-        let part = assemble_with(family, grid, &prep, &sums, host.as_deref(), &mut self.terms);
+        assemble_into(
+            family,
+            grid,
+            &prep,
+            sums,
+            host.as_deref(),
+            &mut self.terms,
+            part,
+        );
         self.tally
-            .add_checked(family, grid, centre, &prep, xs, part, false);
+            .add_checked_in(family, grid, centre, &prep, xs, part, false);
         self.tally.eval_seconds += t0.elapsed().as_secs_f64();
         Ok(())
     }
