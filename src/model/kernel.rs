@@ -421,9 +421,14 @@ fn sum_exp_affine<K: Kernel>(
             }
             for (&f, &x) in tile.iter().zip(&ef[r]) {
                 if (s * f).abs() <= EXP_AFFINE_MAX {
-                    for g in lo..hi {
-                        let u = c[slope][g] * (f - c[offset][g]);
-                        acc[g] += u - x * scale[g];
+                    // Slices zipped, so that the loop vectorises whatever the run's bounds.
+                    let lanes = acc[lo..hi]
+                        .iter_mut()
+                        .zip(&c[offset][lo..hi])
+                        .zip(&scale[lo..hi]);
+                    for ((a, &off), &sc) in lanes {
+                        let u = s * (f - off);
+                        *a += u - x * sc;
                     }
                 } else {
                     for (g, a) in acc.iter_mut().enumerate().take(hi).skip(lo) {
