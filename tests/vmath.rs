@@ -224,7 +224,6 @@ fn kernel_float_f64_is_std_and_f32_is_vmath() {
 /// top of the ≤ 2 ULP of the functions.)
 #[test]
 fn blocked_f32_kernels_match_their_f64_mirror_for_transcendental_families() {
-    const G: usize = klgrid::model::kernel::BLOCK_POINTS;
     for (name, consts, feats) in [
         // c₀ = μ − shift, c₁ = 1/s; features x − shift.
         ("cauchy", vec![(-3.0, 3.0), (0.05, 20.0)], (-1e4, 1e4)),
@@ -277,22 +276,13 @@ fn blocked_f32_kernels_match_their_f64_mirror_for_transcendental_families() {
         let k = fam.coupled();
         let nc = k.n_consts();
         assert_eq!(nc, consts.len(), "{name}");
-        // Structure of arrays: constant j of point g at j·G + g, spread over each range.
-        let mut soa = vec![0f32; nc * G];
-        for (j, &(lo, hi)) in consts.iter().enumerate() {
-            for g in 0..G {
-                let t = ((g * (7 + 3 * j)) % G) as f64 / (G - 1) as f64;
-                soa[j * G + g] = (lo + (hi - lo) * t) as f32;
-            }
-        }
+        let soa = block_consts(&consts);
         let mut worst = 0f64;
         for i in 0..2001 {
             let f = (feats.0 + (feats.1 - feats.0) * (i as f64 / 2000.0)) as f32;
-            let mut sums = [0f64; G];
-            let mut outside = [0u64; G];
-            k.sum_block(&[f], &soa, &mut sums, &mut outside);
+            let sums = block_sums(k, &[f], &soa);
             for (g, &got) in sums.iter().enumerate() {
-                let c: Vec<f64> = (0..nc).map(|j| soa[j * G + g] as f64).collect();
+                let c = point_consts(&soa, nc, g);
                 let want = k.k64(&[f as f64], &c);
                 let rel = (got - want).abs() / want.abs().max(1.0);
                 worst = worst.max(rel);
@@ -345,6 +335,25 @@ fn block_consts(consts: &[(f64, f64)]) -> Vec<f32> {
         }
     }
     soa
+}
+
+/// The constants of point g of a block (structure of arrays, `nc` constants), in f64.
+fn point_consts(soa: &[f32], nc: usize, g: usize) -> Vec<f64> {
+    const G: usize = klgrid::model::kernel::BLOCK_POINTS;
+    (0..nc).map(|j| soa[j * G + g] as f64).collect()
+}
+
+/// The blocked f32 sums of one block over the samples `f`.
+fn block_sums(
+    k: &dyn klgrid::model::CoupledKernel,
+    f: &[f32],
+    soa: &[f32],
+) -> [f64; klgrid::model::kernel::BLOCK_POINTS] {
+    const G: usize = klgrid::model::kernel::BLOCK_POINTS;
+    let mut sums = [0f64; G];
+    let mut outside = [0u64; G];
+    k.sum_block(f, soa, &mut sums, &mut outside);
+    sums
 }
 
 /// Over many tiles of samples (1,000 to 5,000, so tiles of 256 and a ragged last one), each
@@ -407,12 +416,10 @@ fn blocked_sums_over_many_tiles_match_the_f64_sum_in_every_form() {
                     (feats.0 + (feats.1 - feats.0) * t) as f32
                 })
                 .collect();
-            let mut sums = [0f64; G];
-            let mut outside = [0u64; G];
-            k.sum_block(&f, &soa, &mut sums, &mut outside);
+            let sums = block_sums(k, &f, &soa);
             let mut worst = 0f64;
             for (g, &got) in sums.iter().enumerate() {
-                let c: Vec<f64> = (0..consts.len()).map(|j| soa[j * G + g] as f64).collect();
+                let c = point_consts(&soa, consts.len(), g);
                 let (mut want, mut mass) = (0f64, 0f64);
                 for &x in &f {
                     let v = k.k64(&[x as f64], &c);
@@ -436,17 +443,14 @@ fn blocked_sums_over_many_tiles_match_the_f64_sum_in_every_form() {
 /// direct form's finite value below the overflow.
 #[test]
 fn log_product_tiles_that_could_overflow_are_summed_directly() {
-    const G: usize = klgrid::model::kernel::BLOCK_POINTS;
     let k = lookup("cauchy").unwrap().coupled();
     let soa = block_consts(&[(-1.0, 1.0), (1.0, 1.0)]);
     for (huge, finite) in [(1e25f32, false), (1.2e19, true)] {
         let mut f: Vec<f32> = (0..600).map(|i| (i % 13) as f32 - 6.0).collect();
         f[300] = huge; // in the second tile
-        let mut sums = [0f64; G];
-        let mut outside = [0u64; G];
-        k.sum_block(&f, &soa, &mut sums, &mut outside);
+        let sums = block_sums(k, &f, &soa);
         for (g, &got) in sums.iter().enumerate() {
-            let c = [soa[g] as f64, soa[G + g] as f64];
+            let c = point_consts(&soa, 2, g);
             let want: f64 = f.iter().map(|&x| k.k64(&[x as f64], &c)).sum();
             if finite {
                 assert!(got.is_finite(), "point {g}: {got}");

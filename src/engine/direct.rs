@@ -58,8 +58,8 @@ impl ChunkEvaluator for DirectCpu {
             let prep = prepare_centred(family, xs, centre);
             let sums = cpu_fast::kernel_sums(family, &prep, consts);
             let host = family.host_coupled_sums_at(grid, xs, prep.shift);
-            let part = assemble_with(family, grid, &prep, &sums, host.as_deref(), terms);
-            t.add_checked(family, grid, centre, &prep, xs, part, true);
+            let mut part = assemble_with(family, grid, &prep, &sums, host.as_deref(), terms);
+            t.add_checked(family, grid, centre, &prep, xs, &mut part, true);
         });
         Ok(())
     }
@@ -131,7 +131,7 @@ impl DirectGpu {
 
     fn add(&mut self, w: &Waiting, sums: &KernelSums) {
         self.tally.device(sums.device_seconds);
-        let part = assemble_with(
+        let mut part = assemble_with(
             self.family,
             &self.grid,
             &w.prep,
@@ -140,8 +140,15 @@ impl DirectGpu {
             &mut self.terms,
         );
         let centre = self.centre.as_ref().expect("start before chunk");
-        self.tally
-            .add_checked(self.family, &self.grid, centre, &w.prep, &w.xs, part, true);
+        self.tally.add_checked(
+            self.family,
+            &self.grid,
+            centre,
+            &w.prep,
+            &w.xs,
+            &mut part,
+            true,
+        );
     }
 }
 

@@ -169,25 +169,10 @@ impl Tally {
     }
 
     /// Accumulates one chunk's partials from an f32 path, after evaluating in f64 the points the
-    /// f32 evaluation cannot be trusted with ([`f64_points`]).
+    /// f32 evaluation cannot be trusted with ([`f64_points`]); those points are replaced in
+    /// `part`, a buffer the caller may reuse for its next chunk.
     #[allow(clippy::too_many_arguments)]
     pub fn add_checked(
-        &mut self,
-        family: &dyn Family,
-        grid: &Grid,
-        centre: &Centre,
-        prep: &Prepared,
-        xs: &[f64],
-        mut part: Partials,
-        predict: bool,
-    ) {
-        self.add_checked_in(family, grid, centre, prep, xs, &mut part, predict);
-    }
-
-    /// [`Tally::add_checked`] of partials in a buffer the caller reuses for its next chunk (the
-    /// points evaluated in f64 are replaced in it).
-    #[allow(clippy::too_many_arguments)]
-    pub fn add_checked_in(
         &mut self,
         family: &dyn Family,
         grid: &Grid,

@@ -137,7 +137,8 @@ pub fn kernel_sums(
     t: &[f64],
     xs: &[f64],
 ) -> KernelSums {
-    kernel_sums_with(
+    let mut out = KernelSums::default();
+    kernel_sums_into(
         family,
         spec,
         grid,
@@ -145,7 +146,9 @@ pub fn kernel_sums(
         t,
         xs,
         &mut NaturalCache::default(),
-    )
+        &mut out,
+    );
+    out
 }
 
 /// The natural parameters (η, κ) of every grid point at one centring and scaling, kept by the
@@ -158,22 +161,8 @@ pub struct NaturalCache {
     values: Vec<f64>,
 }
 
-/// [`kernel_sums`] with η and κ held in `natural` from an earlier chunk (bitwise the same sums).
-pub fn kernel_sums_with(
-    family: &dyn Family,
-    spec: &SuffStatsSpec,
-    grid: &Grid,
-    prep: &Prepared,
-    t: &[f64],
-    xs: &[f64],
-    natural: &mut NaturalCache,
-) -> KernelSums {
-    let mut out = KernelSums::default();
-    kernel_sums_into(family, spec, grid, prep, t, xs, natural, &mut out);
-    out
-}
-
-/// [`kernel_sums_with`] into `out`, whose buffers are reused (resized to the grid; every value
+/// [`kernel_sums`] with η and κ held in `natural` from an earlier chunk (bitwise the same sums),
+/// into `out`, whose buffers are reused (resized to the grid; every value
 /// is written), so that an evaluator of many chunks allocates them once.
 #[allow(clippy::too_many_arguments)]
 pub fn kernel_sums_into(
@@ -313,7 +302,7 @@ impl ChunkEvaluator for SuffStats {
             part,
         );
         self.tally
-            .add_checked_in(family, grid, centre, &prep, xs, part, false);
+            .add_checked(family, grid, centre, &prep, xs, part, false);
         self.tally.eval_seconds += t0.elapsed().as_secs_f64();
         Ok(())
     }

@@ -151,7 +151,7 @@ pub trait CoupledKernel: Send + Sync {
     /// arrays (`consts[j * BLOCK_POINTS + g]` is constant j of point g), adds Σ k over the
     /// samples of `feats` (f32, sample-major, NF per sample) into `sums` and the number of
     /// samples outside the θ-dependent support into `outside`. Tiles of 256 samples are summed in
-    /// f32, then added to the f64 sums in sample order.
+    /// f32 (in the kernel's [`Form`]), then added to the f64 sums in sample order.
     fn sum_block(&self, feats: &[f32], consts: &[f32], sums: &mut [f64], outside: &mut [u64]);
 }
 
@@ -454,6 +454,17 @@ mod tests {
         student_t::StudentTKernel, uniform::UniformKernel, weibull::WeibullKernel,
     };
 
+    /// A fixed xorshift64 sequence of pseudo-random bits.
+    fn xorshift() -> impl FnMut() -> u64 {
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        }
+    }
+
     /// Sums and support counts of one block.
     type BlockResult = (Vec<f64>, Vec<u64>);
 
@@ -463,13 +474,8 @@ mod tests {
     fn both_paths<K: Kernel>(fix: fn(&mut [f32])) -> (BlockResult, BlockResult) {
         const G: usize = BLOCK_POINTS;
         let n = 3 * TILE + 17;
-        let mut state = 0x2545_f491_4f6c_dd1du64;
-        let mut next = move || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            (state >> 40) as f32 / (1u64 << 24) as f32
-        };
+        let mut bits = xorshift();
+        let mut next = move || (bits() >> 40) as f32 / (1u64 << 24) as f32;
         let feats: Vec<f32> = (0..n * K::NF).map(|_| 8.0 * next() - 4.0).collect();
         let mut consts: Vec<f32> = (0..K::NC * G).map(|_| 3.0 * next() - 1.0).collect();
         fix(&mut consts);
@@ -541,13 +547,8 @@ mod tests {
     #[test]
     fn kernel_forms_are_the_kernel() {
         fn check<K: Kernel>(name: &str) {
-            let mut state = 0x2545_f491_4f6c_dd1du64;
-            let mut next = move || {
-                state ^= state << 13;
-                state ^= state >> 7;
-                state ^= state << 17;
-                (state >> 11) as f64 / (1u64 << 53) as f64
-            };
+            let mut bits = xorshift();
+            let mut next = move || (bits() >> 11) as f64 / (1u64 << 53) as f64;
             for _ in 0..10_000 {
                 let f = [20.0 * next() - 10.0];
                 let mut c = [0f64; MAX_KERNEL_CONSTS];
