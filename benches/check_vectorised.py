@@ -52,7 +52,7 @@ def main():
         end = next((a for a, _ in syms[i + 1 :] if a > addr), addr + 1)
         dis = run("objdump", "-d", "-l", "--inlines", "--no-show-raw-insn",
                   f"--start-address={addr:#x}", f"--stop-address={end:#x}", binary)
-        fams = sorted(set(re.findall(r"src/family/([a-z_]+)\.rs", dis)) - {"kernel", "mod"})
+        fams = sorted(set(re.findall(r"src/model/families/([a-z_]+)\.rs", dis)) - {"kernel", "mod"})
         family = ",".join(fams) or "(no family file inlined: ScaledKernel or ExponentialKernel)"
         insns = [l.split("\t", 1)[1] for l in dis.splitlines() if re.match(r"\s+[0-9a-f]+:\t", l)]
         packed = sum(1 for x in insns if PACKED.search(x) and re.search(r"%[yz]mm", x))

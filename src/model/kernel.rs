@@ -77,7 +77,7 @@ pub trait Kernel: Send + Sync + 'static {
 ///   c_slope = s (a grid whose shape axis is not the fastest, as in weibull's `shape`, `scale`
 ///   order), eᵘ = e^(s·f₀)·e^(−s·c_offset): the first factor once per sample and run (vectorised
 ///   over the tile's samples, with s·f₀ split exactly into two floats by an FMA), the second once
-///   per point in f64, so a sample and point cost one subtract, two multiplies and a subtract, as
+///   per point (the same way), so a sample and point cost one subtract, two multiplies and a subtract, as
 ///   a polynomial kernel does. Used while |s·f₀| ≤ 16 and |s·c_offset| ≤ 16 (both factors far
 ///   from overflow; the product's relative error then stays within a few ULP); samples beyond,
 ///   and blocks with more runs (the slope axis the fastest-varying one), use the direct form.
@@ -398,9 +398,12 @@ fn sum_exp_affine<K: Kernel>(
             starts[runs] = g;
             runs += 1;
         }
-        let a = c[slope][g] as f64 * c[offset][g] as f64;
-        factored &= c[slope][g].is_finite() && a.abs() <= EXP_AFFINE_MAX as f64;
-        scale[g] = (-a).exp() as f32;
+        // e^(−s·c) as e^(s·f) below: s·c = hi + lo exactly, e^(−hi)·(1 − lo).
+        let hi = c[slope][g] * c[offset][g];
+        let lo = c[slope][g].mul_add(c[offset][g], -hi);
+        factored &= hi.abs() <= EXP_AFFINE_MAX;
+        let eh = crate::numeric::vmath::exp(-hi);
+        scale[g] = eh.mul_add(-lo, eh);
     }
     if !factored {
         return sum_direct::<K>(feats, c, sums, outside);
