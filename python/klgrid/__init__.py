@@ -277,6 +277,24 @@ def _data_kwargs(
 # The sweep.
 
 
+#: The fields of the JSON document that the rest of the analysis (after the sweep) writes:
+#: read from a :class:`Sweep` they compute it, once. Every other field is final after the sweep.
+_LAZY = frozenset(
+    {
+        "mle",
+        "mle_note",
+        "intervals",
+        "regions",
+        "errors",
+        "covariance",
+        "correlation",
+        "hessian",
+        "profile",
+        "warnings",
+    }
+)
+
+
 class Sweep:
     """The result of :func:`sweep`.
 
@@ -299,15 +317,22 @@ class Sweep:
     ``agreement`` (``backend="both"`` only, else None), ``timings``, ``backend``,
     ``strategy``, ``adapter``, ``kernel``, ``entropy``, ``truth``, ``units``, ``n``, ...;
     :meth:`to_dict` is the whole document, :meth:`to_csv` the CSV, ``str(sweep)`` the table.
+
+    The sweep returns once the grid is evaluated: the MLE, the intervals, the regions and the
+    errors at the MLE (which pass over the samples again, in f64) are computed on first access
+    to one of them, to :meth:`head`, :meth:`to_dict`, :meth:`to_csv`, :meth:`table` or
+    :meth:`plot`, and then kept; the numbers are the same either way. An array handed over as
+    ``data`` is read again then, and must be unchanged since the sweep (an :class:`InputError`
+    says so otherwise): change it only after reading them, or hand over a copy.
     """
 
     def __init__(self, core: "_core.SweepResult") -> None:
         self._core = core
-        head = json.loads(core.head_json())
-        head.pop("points", None)
-        if core.data_format is not None:
-            head["data_format"] = core.data_format
-        self._head: Dict[str, Any] = head
+        # The fields the sweep itself settled (the rest of the analysis — MLE, intervals,
+        # errors, passes over the samples — is computed on first access to one of the
+        # _LAZY fields, then kept: see `_full`).
+        self._summary: Dict[str, Any] = self._read_head(complete=False)
+        self._whole: Optional[Dict[str, Any]] = None
         shape = tuple(core.shape)
         arrays = core.arrays()
         self.shape: Tuple[int, ...] = shape
@@ -329,58 +354,85 @@ class Sweep:
         self.data_copied: bool = core.data_copied
         #: Wall seconds of this call's phases: ``data_s`` (converting, checking or drawing the
         #: samples), ``engine_s`` (the evaluation, with any compilation) and ``analysis_s``
-        #: (entropy, KL, MLE, refinement, intervals) — the rest of the call is the binding's.
+        #: (entropy, KL, refinement) — the rest of the call is the binding's. The MLE,
+        #: intervals and errors come later, on first access (``analysis_seconds``).
         self.phases: Dict[str, float] = dict(core.phases)
 
+    def _read_head(self, complete: bool) -> Dict[str, Any]:
+        head = json.loads(self._core.head_json(complete))
+        head.pop("points", None)
+        if self._core.data_format is not None:
+            head["data_format"] = self._core.data_format
+        return head
+
+    @property
+    def _head(self) -> Dict[str, Any]:
+        """The whole document but ``points``: computes the rest of the analysis if not yet
+        done (the MLE, intervals and errors read the samples again: an array handed over must
+        be unchanged since the sweep, else :class:`InputError`)."""
+        if self._whole is None:
+            self._whole = self._read_head(complete=True)
+        return self._whole
+
+    def _field(self, key: str) -> Any:
+        """One field of the document: from the sweep's own part when it is final there."""
+        return (self._head if key in _LAZY else self._summary).get(key)
+
+    @property
+    def analysis_seconds(self) -> Optional[float]:
+        """Wall seconds the rest of the analysis (MLE, intervals, errors) took, computed on
+        first access to ``mle``, ``intervals``, ... or the whole document; None until then."""
+        return self._core.complete_seconds
+
     # The document's fields, as attributes.
-    family = property(lambda self: self._head["family"], doc="The family swept.")
+    family = property(lambda self: self._field("family"), doc="The family swept.")
     params = property(
-        lambda self: list(self._head["params"]),
+        lambda self: list(self._field("params")),
         doc="The family's parameters, in its canonical order (``best['theta']``'s keys).",
     )
-    n = property(lambda self: self._head["n"], doc="Number of samples evaluated.")
+    n = property(lambda self: self._field("n"), doc="Number of samples evaluated.")
     best = property(
-        lambda self: self._head["best"],
+        lambda self: self._field("best"),
         doc="The best grid point: index, theta, mean_loglik, cross_entropy (kl, kl_exact); "
         "None when every point has likelihood 0.",
     )
     mle = property(
-        lambda self: self._head["mle"],
+        lambda self: self._field("mle"),
         doc="The maximum-likelihood estimate: theta, method ('closed_form' or 'numeric'), "
         "mean_loglik; None when not computed (see mle_note).",
     )
-    mle_note = property(lambda self: self._head.get("mle_note"), doc="Why mle is None.")
+    mle_note = property(lambda self: self._field("mle_note"), doc="Why mle is None.")
     identity = property(
-        lambda self: self._head["identity"],
+        lambda self: self._field("identity"),
         doc="argmax_loglik, argmin_cross_entropy, argmin_kl (flat indices) and holds.",
     )
     intervals = property(
-        lambda self: self._head["intervals"],
+        lambda self: self._field("intervals"),
         doc="95% profile-likelihood interval per free parameter: low, high, level, "
         "open_low, open_high, round.",
     )
     regions = property(
-        lambda self: self._head["regions"],
+        lambda self: self._field("regions"),
         doc="Joint 68% and 95% likelihood-ratio regions (two free parameters only).",
     )
-    refined = property(lambda self: self._head["refined"], doc="The refinement (refine=K).")
+    refined = property(lambda self: self._field("refined"), doc="The refinement (refine=K).")
     agreement = property(
-        lambda self: self._head.get("agreement"),
+        lambda self: self._field("agreement"),
         doc="backend='both': the comparison of the two paths, else None.",
     )
-    timings = property(lambda self: self._head["timings"], doc="Seconds: data, compile, eval.")
-    backend = property(lambda self: self._head["backend"], doc="'gpu', 'cpu' or 'cpu-ref'.")
-    strategy = property(lambda self: self._head["strategy"], doc="'direct' or 'suffstats'.")
-    adapter = property(lambda self: self._head["adapter"], doc="The GPU adapter, or None.")
-    kernel = property(lambda self: self._head["kernel"], doc="The GPU kernel shape, or None.")
+    timings = property(lambda self: self._field("timings"), doc="Seconds: data, compile, eval.")
+    backend = property(lambda self: self._field("backend"), doc="'gpu', 'cpu' or 'cpu-ref'.")
+    strategy = property(lambda self: self._field("strategy"), doc="'direct' or 'suffstats'.")
+    adapter = property(lambda self: self._field("adapter"), doc="The GPU adapter, or None.")
+    kernel = property(lambda self: self._field("kernel"), doc="The GPU kernel shape, or None.")
     entropy = property(
-        lambda self: self._head["entropy"], doc="H(P) (or H(P̂) for discrete data), or None."
+        lambda self: self._field("entropy"), doc="H(P) (or H(P̂) for discrete data), or None."
     )
-    truth = property(lambda self: self._head["truth"], doc="P, when known, or None.")
-    units = property(lambda self: self._head["units"], doc="'nats' or 'bits'.")
-    tolerance = property(lambda self: self._head["tolerance"], doc="The family's tolerance.")
+    truth = property(lambda self: self._field("truth"), doc="P, when known, or None.")
+    units = property(lambda self: self._field("units"), doc="'nats' or 'bits'.")
+    tolerance = property(lambda self: self._field("tolerance"), doc="The family's tolerance.")
     skipped_nonfinite = property(
-        lambda self: self._head["skipped_nonfinite"],
+        lambda self: self._field("skipped_nonfinite"),
         doc="Values dropped by skip_nonfinite=True.",
     )
 

@@ -10,7 +10,7 @@
 //! `--data PATH`.
 
 use crate::errors::{input, one_line, to_py};
-use crate::result::SweepResult;
+use crate::result::{Held, Pending, SweepResult};
 use crate::run;
 use klgrid::analysis::identity::Units;
 use klgrid::analysis::{self, AnalysisOptions};
@@ -26,6 +26,7 @@ use numpy::ndarray::ArrayView1;
 use numpy::{PyArray1, PyArrayMethods, PyReadonlyArray1};
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
+use pyo3::sync::PyOnceLock;
 use serde_json::json;
 use std::borrow::Cow;
 use std::path::Path;
@@ -70,7 +71,7 @@ pub struct Borrows<'py> {
 }
 
 impl<'py> Borrows<'py> {
-    fn of(data: Option<&Bound<'py, PyAny>>) -> PyResult<Borrows<'py>> {
+    pub fn of(data: Option<&Bound<'py, PyAny>>) -> PyResult<Borrows<'py>> {
         let mut b = Borrows {
             f64: None,
             f32: None,
@@ -88,7 +89,7 @@ impl<'py> Borrows<'py> {
 }
 
 /// The samples, as handed over.
-enum Data<'a> {
+pub enum Data<'a> {
     /// A contiguous float64 array, evaluated in place; `true` when the Python side made it
     /// (from a list or another dtype).
     Slice(&'a [f64], bool),
@@ -171,27 +172,35 @@ impl<'a, 'py> DataArgs<'a, 'py> {
                 if file_only {
                     return Err(input("format_in= and column= apply to a data file"));
                 }
-                if let Some(a) = &borrows.f64 {
-                    return Ok(match a.as_slice() {
-                        Ok(s) => Data::Slice(s, self.copied),
-                        Err(_) => Data::Strided(a.as_array()),
-                    });
-                }
-                if let Some(a) = &borrows.f32 {
-                    return Ok(Data::F32(a.as_array()));
-                }
-                Err(PyTypeError::new_err(
-                    "data must be a 1-D float32 or float64 NumPy array or a path \
-                     (klgrid.sweep converts lists and other dtypes)",
-                ))
+                borrows.data(self.copied)
             }
         }
     }
 }
 
+impl<'py> Borrows<'py> {
+    /// The samples of a NumPy array borrowed by [`Borrows::of`]: in place when contiguous
+    /// float64, else to be gathered or widened by [`Data::load`].
+    pub fn data(&self, copied: bool) -> PyResult<Data<'_>> {
+        if let Some(a) = &self.f64 {
+            return Ok(match a.as_slice() {
+                Ok(s) => Data::Slice(s, copied),
+                Err(_) => Data::Strided(a.as_array()),
+            });
+        }
+        if let Some(a) = &self.f32 {
+            return Ok(Data::F32(a.as_array()));
+        }
+        Err(PyTypeError::new_err(
+            "data must be a 1-D float32 or float64 NumPy array or a path \
+             (klgrid.sweep converts lists and other dtypes)",
+        ))
+    }
+}
+
 /// Samples in memory, checked.
-struct Loaded<'a> {
-    xs: Cow<'a, [f64]>,
+pub struct Loaded<'a> {
+    pub xs: Cow<'a, [f64]>,
     /// Non-finite values dropped (`skip_nonfinite`).
     skipped: u64,
     /// `data` in the report.
@@ -202,30 +211,69 @@ struct Loaded<'a> {
     copied: bool,
     /// `data_format` in the report for arrays ("array"); `None` keeps the writer's.
     format: Option<&'static str>,
+    /// The [`scan`] checksum of `xs` (arrays only; 0 otherwise).
+    pub checksum: u64,
+}
+
+/// A position-dependent checksum of the samples' bit patterns, and whether every sample is
+/// finite, in one pass: Fletcher's two running sums (aᵢ = aᵢ₋₁ + bits(xᵢ), bᵢ = bᵢ₋₁ + aᵢ,
+/// wrapping) over 8 interleaved lanes, so the loop vectorises and costs what the finiteness
+/// check alone costs (it is memory-bound). Any change of one value, and any reordering, changes
+/// it (but for wrapping coincidences): it tells whether an array handed over still holds what
+/// was swept when the analysis reads it again ([`crate::result::Held::Array`]).
+pub fn scan(xs: &[f64]) -> (bool, u64) {
+    const L: usize = 8;
+    let (mut a, mut b) = ([0u64; L], [0u64; L]);
+    let mut finite = true;
+    for c in xs.chunks(4096) {
+        let mut ok = true;
+        let mut lanes = c.chunks_exact(L);
+        for l in &mut lanes {
+            for j in 0..L {
+                ok &= l[j].is_finite();
+                a[j] = a[j].wrapping_add(l[j].to_bits());
+                b[j] = b[j].wrapping_add(a[j]);
+            }
+        }
+        for (j, x) in lanes.remainder().iter().enumerate() {
+            ok &= x.is_finite();
+            a[j] = a[j].wrapping_add(x.to_bits());
+            b[j] = b[j].wrapping_add(a[j]);
+        }
+        finite &= ok;
+    }
+    let mut h = xs.len() as u64;
+    for j in 0..L {
+        h = (h ^ a[j])
+            .wrapping_mul(0x9E37_79B9_7F4A_7C15)
+            .rotate_left(29);
+        h = (h ^ b[j])
+            .wrapping_mul(0xC2B2_AE3D_27D4_EB4F)
+            .rotate_left(31);
+    }
+    (finite, h)
 }
 
 /// Checks an array's values as the readers check a file's: finite — or, with `skip`, dropped
 /// and counted — and integers for a discrete family. Unchanged (still borrowed) when every
-/// value passes.
+/// value passes. Returns the samples, the count dropped and their [`scan`] checksum.
 fn checked<'a>(
     xs: Cow<'a, [f64]>,
     family: &dyn Family,
     skip: bool,
-) -> klgrid::Result<(Cow<'a, [f64]>, u64)> {
+) -> klgrid::Result<(Cow<'a, [f64]>, u64, u64)> {
     if xs.is_empty() {
         return Err(klgrid::Error::input("data: the data set is empty"));
     }
     let integers = family.integer_data();
     let bad = |x: f64| !x.is_finite() || (integers && x.fract() != 0.0);
-    // The common case first, in blocks whose inner loop has no early exit (so it vectorises).
-    let all_finite = xs
-        .chunks(4096)
-        .all(|c| c.iter().fold(true, |ok, x| ok & x.is_finite()));
+    // The common case first, in one pass whose inner loop has no early exit (so it vectorises).
+    let (all_finite, sum) = scan(&xs);
     if all_finite && !integers {
-        return Ok((xs, 0));
+        return Ok((xs, 0, sum));
     }
     let Some(first) = xs.iter().position(|&x| bad(x)) else {
-        return Ok((xs, 0));
+        return Ok((xs, 0, sum));
     };
     let mut out = Vec::with_capacity(xs.len());
     out.extend_from_slice(&xs[..first]);
@@ -251,15 +299,16 @@ fn checked<'a>(
     if out.is_empty() {
         return Err(kinput::empty_error("data", skipped));
     }
-    Ok((Cow::Owned(out), skipped))
+    let sum = scan(&out).1;
+    Ok((Cow::Owned(out), skipped, sum))
 }
 
 impl<'a> Data<'a> {
     /// The samples in memory: borrowed, gathered, widened, drawn, or (a path) read whole.
-    fn load(self, family: &'static dyn Family, skip: bool) -> klgrid::Result<Loaded<'a>> {
+    pub fn load(self, family: &'static dyn Family, skip: bool) -> klgrid::Result<Loaded<'a>> {
         let t0 = Instant::now();
         let array = |xs: Cow<'a, [f64]>, copied: bool, dtype: &str| {
-            let (xs, skipped) = checked(xs, family, skip)?;
+            let (xs, skipped, checksum) = checked(xs, family, skip)?;
             let copied = copied || matches!(xs, Cow::Owned(_));
             Ok::<_, klgrid::Error>(Loaded {
                 source: format!("<array {dtype}>"),
@@ -268,6 +317,7 @@ impl<'a> Data<'a> {
                 seconds: 0.0,
                 copied,
                 format: Some("array"),
+                checksum,
             })
         };
         let mut loaded = match self {
@@ -296,6 +346,7 @@ impl<'a> Data<'a> {
                     seconds: 0.0,
                     copied: false,
                     format: None,
+                    checksum: 0,
                 }
             }
             Data::File(spec) => {
@@ -307,6 +358,7 @@ impl<'a> Data<'a> {
                     seconds: 0.0,
                     copied: false,
                     format: None,
+                    checksum: 0,
                 }
             }
         };
@@ -371,6 +423,10 @@ pub fn sweep(
         skip_nonfinite,
     };
     let borrows = Borrows::of(data)?;
+    // An array handed over is read again by the rest of the analysis (a path: not).
+    let held_array = data
+        .filter(|d| d.extract::<String>().is_err())
+        .map(|d| d.clone().unbind());
     let data = args.resolve(&borrows, family)?;
     let truth = match (&truth, &sample) {
         (Some(t), _) => Some(
@@ -387,6 +443,7 @@ pub fn sweep(
         ..AnalysisOptions::default()
     };
     let base = run::session(adapter, shape);
+    let later = base.clone();
     run::detached(py, &base, move |session| {
         let mut notes: Vec<String> = Vec::new();
         let mut note = |m: &str| notes.push(m.to_string());
@@ -423,13 +480,16 @@ pub fn sweep(
         };
         let memory = loaded.as_ref().map(|l| &*l.xs);
         let t2 = Instant::now();
-        let an = analysis::analyse(
+        // The part of the analysis that can fail, and refinement, now; the MLE, intervals and
+        // errors (passes over the samples) on first access to them (`SweepResult::analysis`).
+        let summary = analysis::summarise(
             session,
             family,
             &grid,
             outcome.samples(memory),
             &outcome,
             &opts,
+            &Silent,
         )?;
         let (source, seconds, format, copied, address) = match &loaded {
             Some(l) => (
@@ -450,6 +510,19 @@ pub fn sweep(
                 0,
             ),
         };
+        // What the rest of the analysis will read: the array handed over (read again, and
+        // checked against the checksum of what was swept), the samples drawn, or those the
+        // outcome keeps (none for data streamed past memory).
+        let samples = match (loaded, held_array) {
+            (Some(l), Some(array)) => Held::Array {
+                array,
+                skip: skip_nonfinite,
+                len: l.xs.len(),
+                checksum: l.checksum,
+            },
+            (Some(l), None) => Held::Owned(l.xs.into_owned()),
+            (None, _) => Held::Outcome,
+        };
         let phases = [
             ("data_s", (t1 - t0).as_secs_f64()),
             ("engine_s", (t2 - t1).as_secs_f64()),
@@ -460,7 +533,13 @@ pub fn sweep(
             family,
             grid,
             outcome,
-            analysis: an,
+            summary,
+            pending: Some(Pending {
+                session: later,
+                opts,
+                samples,
+            }),
+            full: PyOnceLock::new(),
             data_source: source,
             data_seconds: seconds,
             data_format: format,
@@ -586,7 +665,9 @@ pub fn merge(py: Python<'_>, paths: Vec<std::path::PathBuf>, units: &str) -> PyR
             data_seconds: merged.data_seconds,
             grid: merged.grid,
             outcome: merged.outcome,
-            analysis: an,
+            summary: an,
+            pending: None,
+            full: PyOnceLock::new(),
             data_format: None,
             notes: merged.notes,
             data_address: 0,

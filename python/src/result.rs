@@ -3,17 +3,47 @@
 //! the plot drawn by `klgrid::plot` — so that Python and the command never drift apart.
 
 use crate::errors::to_py;
-use klgrid::analysis::Analysis;
-use klgrid::engine::SweepOutcome;
+use crate::job::{scan, Borrows};
+use crate::run;
+use klgrid::analysis::{self, Analysis, AnalysisOptions};
+use klgrid::engine::{Session, Silent, SweepOutcome};
 use klgrid::model::grid::Grid;
 use klgrid::model::Family;
 use klgrid::plot::{self, MetricChoice, PlotOptions};
 use klgrid::report::{self, DataOrigin, Format, Points, Report};
 use numpy::PyArray1;
 use pyo3::prelude::*;
+use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyDict, PyList, PyTuple};
 use std::io::{self, Write};
 use std::path::PathBuf;
+use std::time::Instant;
+
+/// The samples the rest of the analysis ([`analysis::complete`]) reads.
+pub enum Held {
+    /// Those the outcome keeps ([`SweepOutcome::samples`]): none for data streamed past
+    /// memory, whose analysis needs no samples.
+    Outcome,
+    /// Samples drawn (`sample=`).
+    Owned(Vec<f64>),
+    /// The NumPy array handed over, read again (gathered, widened, checked as by the sweep)
+    /// and compared with what was swept: its length and its [`scan`] checksum, so that an
+    /// array changed since the sweep is an error, never a silently different MLE.
+    Array {
+        array: Py<PyAny>,
+        skip: bool,
+        len: usize,
+        checksum: u64,
+    },
+}
+
+/// What the rest of the analysis needs besides the result itself.
+pub struct Pending {
+    /// The session of the sweep, for the cancellation hook (Ctrl-C) while it runs.
+    pub session: Session,
+    pub opts: AnalysisOptions,
+    pub samples: Held,
+}
 
 /// One finished sweep: the evaluation, its analysis and where the data came from.
 #[pyclass(frozen, module = "klgrid._core", name = "SweepResult")]
@@ -21,7 +51,14 @@ pub struct SweepResult {
     pub family: &'static dyn Family,
     pub grid: Grid,
     pub outcome: SweepOutcome,
-    pub analysis: Analysis,
+    /// The analysis as far as [`analysis::summarise`] takes it (H(P), KL, identity,
+    /// refinement), or the whole one when `pending` is `None`.
+    pub summary: Analysis,
+    /// How to complete it (MLE, intervals, regions, errors): on first access to one of them,
+    /// so that a sweep whose caller reads the grid only costs the evaluation.
+    pub pending: Option<Pending>,
+    /// The completed analysis and the seconds it took, once computed.
+    pub full: PyOnceLock<(Analysis, f64)>,
     /// `data` of the report: the path, the sample spec and seed, or `<array float64>`.
     pub data_source: String,
     pub data_seconds: f64,
@@ -36,13 +73,69 @@ pub struct SweepResult {
     pub data_copied: bool,
     /// Wall seconds of the call's phases: `data_s` (drawing, converting, checking; 0 for
     /// streamed files, read while evaluating), `engine_s` (opening the paths, compiling,
-    /// evaluating — the pipeline's `run`), `analysis_s` (entropy, KL, MLE, refinement,
-    /// intervals).
+    /// evaluating — the pipeline's `run`), `analysis_s` (entropy, KL, refinement: the part of
+    /// the analysis done in the call; the rest is [`SweepResult::complete_seconds`]).
     pub phases: [(&'static str, f64); 3],
 }
 
 impl SweepResult {
-    fn report(&self) -> Report<'_> {
+    /// The whole analysis: computed from `pending` on the first call (with the GIL released,
+    /// panics caught), then kept. The same [`analysis::complete`] the command runs after
+    /// [`analysis::summarise`], on the same samples, so the result is the command's.
+    fn analysis(&self, py: Python<'_>) -> PyResult<&Analysis> {
+        let Some(p) = &self.pending else {
+            return Ok(&self.summary);
+        };
+        self.full
+            .get_or_try_init(py, || self.complete(py, p))
+            .map(|(a, _)| a)
+    }
+
+    fn complete(&self, py: Python<'_>, p: &Pending) -> PyResult<(Analysis, f64)> {
+        let t0 = Instant::now();
+        let (family, grid, outcome) = (self.family, &self.grid, &self.outcome);
+        let finish = |xs: Option<&[f64]>| {
+            let a = analysis::complete(
+                family,
+                grid,
+                xs,
+                outcome,
+                &p.opts,
+                self.summary.clone(),
+                &Silent,
+            );
+            (a, t0.elapsed().as_secs_f64())
+        };
+        match &p.samples {
+            Held::Outcome => run::detached(py, &p.session, |_| Ok(finish(outcome.samples(None)))),
+            Held::Owned(xs) => run::detached(py, &p.session, |_| Ok(finish(Some(xs)))),
+            Held::Array {
+                array,
+                skip,
+                len,
+                checksum,
+            } => {
+                let borrows = Borrows::of(Some(array.bind(py)))?;
+                let data = borrows.data(false)?;
+                run::detached(py, &p.session, |_| {
+                    let changed = || {
+                        klgrid::Error::input(
+                            "data: the array handed to klgrid.sweep was changed since; the MLE, \
+                             intervals and errors are computed from it on first access — read \
+                             them before changing it, or pass a copy (data=x.copy())",
+                        )
+                    };
+                    let loaded = data.load(family, *skip).map_err(|_| changed())?;
+                    if loaded.xs.len() != *len || scan(&loaded.xs).1 != *checksum {
+                        return Err(changed());
+                    }
+                    Ok(finish(Some(&loaded.xs)))
+                })
+            }
+        }
+    }
+
+    fn report<'a>(&'a self, analysis: &'a Analysis) -> Report<'a> {
         Report {
             family: self.family,
             grid: &self.grid,
@@ -54,7 +147,7 @@ impl SweepResult {
                 None => DataOrigin::Drawn,
             },
             data_seconds: self.data_seconds,
-            analysis: &self.analysis,
+            analysis,
         }
     }
 }
@@ -99,11 +192,20 @@ fn output(e: io::Error) -> PyErr {
 impl SweepResult {
     /// The JSON document without its `points` (every other field, as the command writes it),
     /// so that a grid of millions of points is not written to read the best point. Written by
-    /// the library's writer, stopped where the points begin.
-    fn head_json(&self, py: Python<'_>) -> PyResult<String> {
+    /// the library's writer, stopped where the points begin. `complete=False`: from the
+    /// analysis as far as the sweep took it, without computing the rest — its fields `mle`,
+    /// `mle_note`, `intervals`, `regions`, `errors`, `covariance`, `correlation`, `hessian`,
+    /// `profile` and `warnings` are then placeholders, every other field is final.
+    #[pyo3(signature = (complete=true))]
+    fn head_json(&self, py: Python<'_>, complete: bool) -> PyResult<String> {
+        let analysis = if complete {
+            self.analysis(py)?
+        } else {
+            &self.summary
+        };
         py.detach(|| {
             let mut w = HeadOnly::default();
-            let res = report::json::write(&self.report(), Points::All, &mut w);
+            let res = report::json::write(&self.report(analysis), Points::All, &mut w);
             if !w.done {
                 // No points array where expected: the whole document.
                 res?;
@@ -118,9 +220,10 @@ impl SweepResult {
     /// The report in `format`: `json` (the document of `--format json`), `csv` or `table`.
     fn write(&self, py: Python<'_>, format: &str) -> PyResult<String> {
         let format: Format = format.parse().map_err(to_py)?;
+        let analysis = self.analysis(py)?;
         py.detach(|| {
             let mut buf = Vec::new();
-            report::write(&self.report(), format, &mut buf)?;
+            report::write(&self.report(analysis), format, &mut buf)?;
             String::from_utf8(buf).map_err(io::Error::other)
         })
         .map_err(output)
@@ -132,7 +235,7 @@ impl SweepResult {
     /// `kl_exact` only where the report has those columns.
     fn arrays<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
         let p = &self.outcome.primary.partials;
-        let u = self.analysis.units;
+        let u = self.summary.units;
         let len = p.len();
         let d = PyDict::new(py);
         let col = |f: &dyn Fn(usize) -> f64| (0..len).map(f).collect::<Vec<f64>>();
@@ -146,10 +249,10 @@ impl SweepResult {
             PyArray1::from_vec(py, col(&|i| u.of(-p.mean_loglik(i)))),
         )?;
         d.set_item("outside_support", PyArray1::from_vec(py, p.outside.clone()))?;
-        if let Some(k) = &self.analysis.kl {
+        if let Some(k) = &self.summary.kl {
             d.set_item("kl", PyArray1::from_vec(py, col(&|i| u.of(k[i]))))?;
         }
-        if let Some(k) = &self.analysis.kl_exact {
+        if let Some(k) = &self.summary.kl_exact {
             d.set_item("kl_exact", PyArray1::from_vec(py, col(&|i| u.of(k[i]))))?;
         }
         Ok(d)
@@ -207,6 +310,18 @@ impl SweepResult {
         self.phases.to_vec()
     }
 
+    /// Wall seconds the rest of the analysis (MLE, intervals, errors) took when it was
+    /// computed, on first access; `None` before (or when the sweep's analysis was whole).
+    #[getter]
+    fn complete_seconds(&self, py: Python<'_>) -> Option<f64> {
+        self.full.get(py).map(|(_, s)| *s)
+    }
+
+    /// Computes the rest of the analysis now, if not yet done (what reading `mle` does).
+    fn complete_analysis(&self, py: Python<'_>) -> PyResult<()> {
+        self.analysis(py).map(|_| ())
+    }
+
     #[getter]
     fn data_format(&self) -> Option<&'static str> {
         self.data_format
@@ -235,14 +350,9 @@ impl SweepResult {
                 .map_err(to_py)?,
             ..PlotOptions::default()
         };
-        let input = plot::sweep_input(
-            self.family,
-            &self.grid,
-            &self.outcome,
-            &self.analysis,
-            &options,
-        )
-        .map_err(to_py)?;
+        let analysis = self.analysis(py)?;
+        let input = plot::sweep_input(self.family, &self.grid, &self.outcome, analysis, &options)
+            .map_err(to_py)?;
         py.detach(|| plot::render(&input, &path).map(|_| ()))
             .map_err(to_py)
     }

@@ -114,8 +114,28 @@ pub fn analyse(
 }
 
 /// [`analyse`], telling `observer` each phase that can take a while (`"refine"`, `"MLE"`,
-/// `"intervals"`) and the count of f64 likelihood evaluations as it grows.
+/// `"intervals"`) and the count of f64 likelihood evaluations as it grows: [`summarise`], then
+/// [`complete`].
 pub fn analyse_observed(
+    session: &Session,
+    family: &'static dyn Family,
+    grid: &Grid,
+    xs: Option<&[f64]>,
+    outcome: &SweepOutcome,
+    opts: &AnalysisOptions,
+    observer: &dyn Observer,
+) -> Result<Analysis> {
+    let summary = summarise(session, family, grid, xs, outcome, opts, observer)?;
+    Ok(complete(family, grid, xs, outcome, opts, summary, observer))
+}
+
+/// The first part of [`analyse`]: everything but what the MLE needs — H(P) and the KL
+/// columns, the identity check and the `--refine` rounds (which re-evaluate the data on
+/// `session`). Every error of the analysis is raised here. The result is an [`Analysis`]
+/// whose MLE, intervals, regions and uncertainty are still empty (`mle: None`,
+/// `mle_note: None`): [`complete`] fills them in, so that a caller may do that later, or
+/// never (the Python `Sweep` does it on first access to them).
+pub fn summarise(
     session: &Session,
     family: &'static dyn Family,
     grid: &Grid,
@@ -180,12 +200,46 @@ pub fn analyse_observed(
         },
         _ => None,
     };
+    Ok(Analysis {
+        units: opts.units,
+        truth: opts.truth.clone(),
+        entropy,
+        entropy_note,
+        kl,
+        kl_exact,
+        identity,
+        mle: None,
+        mle_note: None,
+        refined,
+        intervals: Vec::new(),
+        regions: Vec::new(),
+        uncertainty: Uncertainty::default(),
+    })
+}
+
+/// The second part of [`analyse`]: the MLE (closed form from the streamed summary when `xs`
+/// is `None`, else located by the f64 likelihood from the best grid point or the refined
+/// one), the likelihood-ratio intervals and regions and the errors at the MLE, added to
+/// `summary` (the result of [`summarise`] on the same sweep, samples and options). It cannot
+/// fail: what cannot be computed is left out with a note.
+pub fn complete(
+    family: &'static dyn Family,
+    grid: &Grid,
+    xs: Option<&[f64]>,
+    outcome: &SweepOutcome,
+    opts: &AnalysisOptions,
+    summary: Analysis,
+    observer: &dyn Observer,
+) -> Analysis {
+    let p = &outcome.primary.partials;
+    let best = p.argmax();
+    let refined = &summary.refined;
     // Every likelihood evaluation behind the MLE, intervals and errors is f64-exact.
     let lik = xs.map(|xs| Likelihood::new(family, grid, xs).observed(observer));
     if lik.is_some() && best.is_some() {
         observer.phase("MLE");
     }
-    let (mle, mle_note) = match (&refined, best, &lik) {
+    let (mle, mle_note) = match (refined, best, &lik) {
         (_, _, None) => {
             let fixed = grid.fixed_values();
             match outcome.moments.map(|m| family.mle_streamed(&m, &fixed)) {
@@ -230,7 +284,7 @@ pub fn analyse_observed(
         (None, None, _) => (None, None),
     };
     let mut grids = vec![(grid, p)];
-    if let Some(r) = &refined {
+    if let Some(r) = refined {
         grids.extend(r.rounds.iter().map(|x| (&x.grid, &x.partials)));
     }
     let settings = profile::Settings {
@@ -247,21 +301,14 @@ pub fn analyse_observed(
     let uncertainty = profile::uncertainty(family, &grids, lik.as_ref(), mle.as_ref(), &settings);
     let intervals = profile::primary(&uncertainty.intervals);
     let regions = uncertainty.regions.clone();
-    Ok(Analysis {
-        units: opts.units,
-        truth: opts.truth.clone(),
-        entropy,
-        entropy_note,
-        kl,
-        kl_exact,
-        identity,
+    Analysis {
         mle,
         mle_note,
-        refined,
         intervals,
         regions,
         uncertainty,
-    })
+        ..summary
+    }
 }
 
 /// A grid from `--grid` specs, for the analysis' unit tests.
