@@ -423,10 +423,8 @@ pub fn sweep(
         skip_nonfinite,
     };
     let borrows = Borrows::of(data)?;
-    // An array handed over is read again by the rest of the analysis (a path: not).
-    let held_array = data
-        .filter(|d| d.extract::<String>().is_err())
-        .map(|d| d.clone().unbind());
+    // An array handed over is read again by the rest of the analysis (a path is not kept).
+    let held_array = data.map(|d| d.clone().unbind());
     let data = args.resolve(&borrows, family)?;
     let truth = match (&truth, &sample) {
         (Some(t), _) => Some(

@@ -3,7 +3,7 @@
 //! the plot drawn by `klgrid::plot` — so that Python and the command never drift apart.
 
 use crate::errors::to_py;
-use crate::job::{scan, Borrows};
+use crate::job::Borrows;
 use crate::run;
 use klgrid::analysis::{self, Analysis, AnalysisOptions};
 use klgrid::engine::{Session, Silent, SweepOutcome};
@@ -27,8 +27,9 @@ pub enum Held {
     /// Samples drawn (`sample=`).
     Owned(Vec<f64>),
     /// The NumPy array handed over, read again (gathered, widened, checked as by the sweep)
-    /// and compared with what was swept: its length and its [`scan`] checksum, so that an
-    /// array changed since the sweep is an error, never a silently different MLE.
+    /// and compared with what was swept: its length and its [`crate::job::scan`] checksum
+    /// (taken by the same check), so that an array changed since the sweep is an error, never
+    /// a silently different MLE.
     Array {
         array: Py<PyAny>,
         skip: bool,
@@ -126,7 +127,7 @@ impl SweepResult {
                         )
                     };
                     let loaded = data.load(family, *skip).map_err(|_| changed())?;
-                    if loaded.xs.len() != *len || scan(&loaded.xs).1 != *checksum {
+                    if loaded.xs.len() != *len || loaded.checksum != *checksum {
                         return Err(changed());
                     }
                     Ok(finish(Some(&loaded.xs)))
