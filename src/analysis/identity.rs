@@ -21,7 +21,9 @@ use crate::model::sample_spec::SampleSpec;
 use crate::model::Family;
 use crate::numeric::quadrature;
 use crate::numeric::Neumaier;
+use rayon::prelude::*;
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 /// Units of entropy, cross-entropy and KL figures (log-likelihoods stay in nats).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
@@ -217,7 +219,10 @@ pub fn cross_entropy_column(p: &Partials) -> Vec<f64> {
 
 /// D_KL(P‖Q_θ) = H(P̂, Q_θ) − H(P) for every grid point, nats (+∞ where S = −∞).
 pub fn kl_column(p: &Partials, entropy: f64) -> Vec<f64> {
-    (0..p.len()).map(|i| -p.mean_loglik(i) - entropy).collect()
+    (0..p.len())
+        .into_par_iter()
+        .map(|i| -p.mean_loglik(i) - entropy)
+        .collect()
 }
 
 /// The exact D_KL(P‖Q_θ) of every grid point from the family's closed form, when P is of the
@@ -227,20 +232,24 @@ pub fn kl_exact_column(family: &dyn Family, grid: &Grid, truth: &SampleSpec) -> 
     if truth.family.name() != family.name() {
         return None;
     }
-    let mut theta = vec![0.0; grid.n_params()];
-    let mut any = false;
+    let any = AtomicBool::new(false);
     let col = (0..grid.len())
-        .map(|i| {
-            grid.theta_into(i, &mut theta);
-            match family.kl_exact(&truth.theta, &theta) {
-                Some(v) => {
-                    any = true;
-                    v
+        .into_par_iter()
+        .map_init(
+            || vec![0.0; grid.n_params()],
+            |theta, i| {
+                grid.theta_into(i, theta);
+                match family.kl_exact(&truth.theta, theta) {
+                    Some(v) => {
+                        any.store(true, Ordering::Relaxed);
+                        v
+                    }
+                    None => f64::NAN,
                 }
-                None => f64::NAN,
-            }
-        })
-        .collect();
+            },
+        )
+        .collect::<Vec<f64>>();
+    let any = any.into_inner();
     any.then_some(col)
 }
 
@@ -272,7 +281,16 @@ pub fn argmin(values: &[f64]) -> Option<usize> {
 /// smallest KL (when `kl` is given).
 pub fn check(p: &Partials, kl: Option<&[f64]>) -> Identity {
     let argmax_loglik = p.argmax();
-    let argmin_cross_entropy = argmin(&cross_entropy_column(p));
+    // The smallest finite −S(θ)/n, first on ties (`argmin` of `cross_entropy_column`, without
+    // the column).
+    let mut argmin_cross_entropy: Option<(usize, f64)> = None;
+    for i in 0..p.len() {
+        let v = -p.mean_loglik(i);
+        if v.is_finite() && argmin_cross_entropy.is_none_or(|(_, b)| v < b) {
+            argmin_cross_entropy = Some((i, v));
+        }
+    }
+    let argmin_cross_entropy = argmin_cross_entropy.map(|(i, _)| i);
     let argmin_kl = kl.and_then(argmin);
     let holds = argmax_loglik.is_some()
         && argmax_loglik == argmin_cross_entropy

@@ -11,10 +11,11 @@
 use crate::engine::config::{EvalPath, Strategy};
 use crate::engine::gpu::{AdapterSummary, KernelShape};
 use crate::engine::partials::{PartialSums, Partials};
-use crate::engine::prepare::{evaluate_f64, f64_points, Centre, Prepared};
+use crate::engine::prepare::{evaluate_f64, f64_points, features_fit, Centre, Prepared};
 use crate::error::Result;
 use crate::model::grid::Grid;
 use crate::model::Family;
+use rayon::prelude::*;
 use std::time::Instant;
 
 /// One path's evaluation of the whole grid.
@@ -166,6 +167,56 @@ impl Tally {
             eval_seconds: self.eval_seconds,
             conditioning: self.conditioning,
         }
+    }
+
+    /// [`Tally::add_checked`] without the prediction, of the chunk partial whose point i is
+    /// `value(i)` = (Σ log Q, samples outside), accumulated in one pass without materialising it
+    /// ([`PartialSums::add_with`]): a point with every sample inside and a non-finite sum (an
+    /// f32 failure, never "outside the support") is evaluated in f64 over `xs` instead, as
+    /// [`f64_points`] and [`evaluate_f64`] do. The same sums, bit for bit. Returns `false`,
+    /// adding nothing, when the chunk's features do not all fit f32 (then every point needs the
+    /// checks of [`Tally::add_checked`]).
+    pub fn add_checked_with(
+        &mut self,
+        family: &dyn Family,
+        grid: &Grid,
+        prep: &Prepared,
+        xs: &[f64],
+        value: impl Fn(usize) -> (f64, u64) + Sync,
+    ) -> bool {
+        if !features_fit(prep) {
+            return false;
+        }
+        let deferred = self
+            .sums
+            .add_with(prep.n as u64, &value, |s, o| o == 0 && !s.is_finite());
+        if deferred.is_empty() {
+            return true;
+        }
+        let vals: Vec<Option<(f64, u64)>> = deferred
+            .par_iter()
+            .map(|&p| {
+                let theta = grid.theta(p);
+                family
+                    .validate(&theta)
+                    .is_ok()
+                    .then(|| family.ln_pdf_sum(xs, &theta))
+            })
+            .collect();
+        let mut points = Vec::with_capacity(deferred.len());
+        for (&p, v) in deferred.iter().zip(vals) {
+            // A θ outside the family's constraints keeps its value (f64_points skips it).
+            let (s, o) = match v {
+                Some(v) => {
+                    points.push(p);
+                    v
+                }
+                None => value(p),
+            };
+            self.sums.add_one(p, s, o);
+        }
+        self.conditioning.record(&points, xs.len(), grid.len());
+        true
     }
 
     /// Accumulates one chunk's partials from an f32 path, after evaluating in f64 the points the

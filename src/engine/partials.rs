@@ -10,6 +10,9 @@ use crate::numeric::exact::{fixed_to_f64, to_fixed, ExactSum};
 use rayon::prelude::*;
 use std::collections::BTreeMap;
 
+/// Points of a block left to add one by one: (index, value).
+type Rest = Vec<(usize, f64)>;
+
 /// Grid points per block of the accumulation's parallel loops.
 const BLOCK: usize = 1 << 14;
 
@@ -160,6 +163,60 @@ impl PartialSums {
                 }
             });
         self.n += p.n;
+    }
+
+    /// [`PartialSums::add`] of the chunk partial whose point i is `value(i)` = (Σ log Q,
+    /// samples outside), computed inside the one parallel pass over the accumulation instead of
+    /// materialised in a [`Partials`] first (no per-point buffers, one pass). Points for which
+    /// `defer(sum, outside)` holds are not added: they are returned in ascending order, for the
+    /// caller to replace and add by [`PartialSums::add_one`]. Each point's state is the one
+    /// [`PartialSums::add`] gives for the same values; `n` samples are counted.
+    pub fn add_with(
+        &mut self,
+        n: u64,
+        value: impl Fn(usize) -> (f64, u64) + Sync,
+        defer: impl Fn(f64, u64) -> bool + Sync,
+    ) -> Vec<usize> {
+        let special = &self.special;
+        let (deferred, rest): (Vec<Vec<usize>>, Vec<Rest>) = self
+            .fixed
+            .par_chunks_mut(BLOCK)
+            .zip(self.outside.par_chunks_mut(BLOCK))
+            .enumerate()
+            .map(|(b, (fixed, outside))| {
+                let (mut deferred, mut rest) = (Vec::new(), Vec::new());
+                for (j, (f, out)) in fixed.iter_mut().zip(outside.iter_mut()).enumerate() {
+                    let i = b * BLOCK + j;
+                    let (v, o) = value(i);
+                    if defer(v, o) {
+                        deferred.push(i);
+                        continue;
+                    }
+                    *out += o;
+                    if !special.is_empty() && special.contains_key(&i) {
+                        rest.push((i, v));
+                        continue;
+                    }
+                    match to_fixed(v).and_then(|x| f.checked_add(x)) {
+                        Some(t) => *f = t,
+                        None => rest.push((i, v)),
+                    }
+                }
+                (deferred, rest)
+            })
+            .unzip();
+        for (i, v) in rest.into_iter().flatten() {
+            self.add_point(i, v);
+        }
+        self.n += n;
+        deferred.into_iter().flatten().collect()
+    }
+
+    /// Adds one point's chunk value: Σ log Q = `v` and `outside` samples outside the support
+    /// (a point [`PartialSums::add_with`] deferred); the sample count is not changed.
+    pub fn add_one(&mut self, i: usize, v: f64, outside: u64) {
+        self.outside[i] += outside;
+        self.add_point(i, v);
     }
 
     fn add_point(&mut self, i: usize, v: f64) {
@@ -415,6 +472,48 @@ mod tests {
             .zip(&b.sum)
             .all(|(x, y)| x.to_bits() == y.to_bits()));
         assert_eq!((a.outside, a.n), (b.outside, b.n));
+    }
+
+    #[test]
+    fn fused_add_with_deferred_points_is_the_add_of_the_partials() {
+        use rand::{RngExt, SeedableRng};
+        let len = 2 * BLOCK + 5;
+        let mut rng = rand::rngs::StdRng::seed_from_u64(16);
+        let mut fused = PartialSums::zeros(len);
+        let mut plain = PartialSums::zeros(len);
+        for round in 0..3u64 {
+            let p = Partials {
+                sum: (0..len)
+                    .map(|i| match i % 997 {
+                        0 => rng.random_range(-1e300..-1e299),
+                        1 => f64::INFINITY,
+                        2 => -9.2e18,
+                        _ => rng.random_range(-1e7..1e3),
+                    })
+                    .collect(),
+                outside: (0..len).map(|i| (i % 5 == 0) as u64 * round).collect(),
+                n: 100,
+            };
+            // The deferred points get their replacement value, as the f64 re-evaluation does.
+            let replaced = |i: usize| (-(i as f64) - 0.5, 0);
+            let deferred = fused.add_with(
+                100,
+                |i| (p.sum[i], p.outside[i]),
+                |s, o| o == 0 && !s.is_finite(),
+            );
+            assert!(!deferred.is_empty() && deferred.windows(2).all(|w| w[0] < w[1]));
+            for &i in &deferred {
+                let (v, o) = replaced(i);
+                fused.add_one(i, v, o);
+            }
+            let mut q = p.clone();
+            for &i in &deferred {
+                (q.sum[i], q.outside[i]) = replaced(i);
+            }
+            plain.add(&q);
+        }
+        assert!(fused.special.len() > 2 * (len / 997));
+        assert!(fused == plain, "the fused accumulation differs from add");
     }
 
     #[test]

@@ -435,6 +435,13 @@ fn fits_f32(v: f64) -> bool {
     r.is_finite() && (v == 0.0 || r.abs() >= f32::MIN_POSITIVE)
 }
 
+/// Whether every feature of the chunk fits f32 ([`fits_f32`] at both ends of its range).
+pub fn features_fit(prep: &Prepared) -> bool {
+    prep.range
+        .as_ref()
+        .is_none_or(|r| r.iter().all(|&(lo, hi)| fits_f32(lo) && fits_f32(hi)))
+}
+
 /// The grid points of a chunk whose f32 evaluation cannot be trusted, to be evaluated in f64
 /// instead ([`evaluate_f64`]): points with all samples inside the support whose kernel sum came
 /// back non-finite (an f32 overflow is a numerical failure, never "outside the support"); and,
@@ -452,10 +459,7 @@ pub fn f64_points(
 ) -> Vec<usize> {
     let nc = family.n_kernel_consts();
     let nf = family.n_features();
-    let features_fit = prep
-        .range
-        .as_ref()
-        .is_none_or(|r| r.iter().all(|&(lo, hi)| fits_f32(lo) && fits_f32(hi)));
+    let features_fit = features_fit(prep);
     // Without the prediction, on features that fit, only a point with all samples inside and a
     // non-finite sum can need f64: when there is none (nearly always), no point is looked at
     // further.
@@ -559,7 +563,7 @@ pub struct ThetaTerms {
 
 impl ThetaTerms {
     /// The terms for `grid` at the centring of `prep`, computed unless held already.
-    fn ensure(
+    pub fn ensure(
         &mut self,
         family: &dyn Family,
         grid: &Grid,

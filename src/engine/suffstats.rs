@@ -161,6 +161,51 @@ pub struct NaturalCache {
     values: Vec<f64>,
 }
 
+impl NaturalCache {
+    /// Per point, η (`n_stats` values) then κ, for `grid` at the centring and scaling of `prep`:
+    /// computed unless held already.
+    pub fn ensure(
+        &mut self,
+        family: &dyn Family,
+        spec: &SuffStatsSpec,
+        grid: &Grid,
+        prep: &Prepared,
+    ) -> &[f64] {
+        let ns = spec.form.n_stats(family.n_features());
+        let nc = family.n_kernel_consts();
+        let key = (prep.shift.to_bits(), prep.scale.clone());
+        if self.key.as_ref() != Some(&key) || self.values.len() != grid.len() * (ns + 1) {
+            let mut values = vec![0.0; grid.len() * (ns + 1)];
+            values.par_chunks_mut(ns + 1).enumerate().for_each_init(
+                || (vec![0.0; grid.n_params()], vec![0.0; nc]),
+                |(theta, c), (p, out)| {
+                    grid.theta_into(p, theta);
+                    family.kernel_consts(theta, prep.shift, c);
+                    scale_consts(family, &prep.scale, c);
+                    out[ns] = (spec.natural)(c, &mut out[..ns]);
+                },
+            );
+            *self = NaturalCache {
+                key: Some(key),
+                values,
+            };
+        }
+        &self.values
+    }
+}
+
+/// Σᵢ k(fᵢ, θ) = n·κ + Σⱼ ηⱼ Tⱼ of one point from its natural parameters `v` (η then κ), in this
+/// order of operations.
+#[inline]
+fn natural_sum(v: &[f64], t: &[f64], n: f64) -> f64 {
+    let ns = v.len() - 1;
+    let mut s = n * v[ns];
+    for j in 0..ns {
+        s += v[j] * t[j];
+    }
+    s
+}
+
 /// [`kernel_sums`] with η and κ held in `natural` from an earlier chunk (bitwise the same sums),
 /// into `out`, whose buffers are reused (resized to the grid; every value
 /// is written), so that an evaluator of many chunks allocates them once.
@@ -177,35 +222,12 @@ pub fn kernel_sums_into(
 ) {
     let n = prep.n_inside as f64;
     let ns = spec.form.n_stats(family.n_features());
-    let nc = family.n_kernel_consts();
-    let key = (prep.shift.to_bits(), prep.scale.clone());
-    if natural.key.as_ref() != Some(&key) || natural.values.len() != grid.len() * (ns + 1) {
-        let mut values = vec![0.0; grid.len() * (ns + 1)];
-        values.par_chunks_mut(ns + 1).enumerate().for_each_init(
-            || (vec![0.0; grid.n_params()], vec![0.0; nc]),
-            |(theta, c), (p, out)| {
-                grid.theta_into(p, theta);
-                family.kernel_consts(theta, prep.shift, c);
-                scale_consts(family, &prep.scale, c);
-                out[ns] = (spec.natural)(c, &mut out[..ns]);
-            },
-        );
-        *natural = NaturalCache {
-            key: Some(key),
-            values,
-        };
-    }
+    let values = natural.ensure(family, spec, grid, prep);
     out.k.resize(grid.len(), 0.0);
     out.k
         .par_iter_mut()
-        .zip(natural.values.par_chunks(ns + 1))
-        .for_each(|(out, v)| {
-            let mut s = n * v[ns];
-            for j in 0..ns {
-                s += v[j] * t[j];
-            }
-            *out = s;
-        });
+        .zip(values.par_chunks(ns + 1))
+        .for_each(|(out, v)| *out = natural_sum(v, t, n));
     match spec.outside {
         Some(f) => out.outside = f(grid, xs),
         None => {
@@ -289,20 +311,42 @@ impl ChunkEvaluator for SuffStats {
             }
             None => stats_cpu(family, spec, grid, &prep),
         };
-        let (sums, part) = (&mut self.sums, &mut self.part);
-        kernel_sums_into(family, spec, grid, &prep, &t, xs, &mut self.natural, sums);
         let host = family.host_coupled_sums_at(grid, xs, prep.shift);
-        assemble_into(
-            family,
-            grid,
-            &prep,
-            sums,
-            host.as_deref(),
-            &mut self.terms,
-            part,
-        );
-        self.tally
-            .add_checked(family, grid, centre, &prep, xs, part, false);
+        // S(θ) per point straight into the exact accumulation, in one pass (the arithmetic of
+        // `kernel_sums_into` then `assemble_into`, bit for bit, without their per-point
+        // buffers); a chunk whose features do not all fit f32 takes the general checks.
+        let ns = spec.form.n_stats(family.n_features());
+        let outside = spec.outside.map(|f| f(grid, xs));
+        let natural = self.natural.ensure(family, spec, grid, &prep);
+        let terms = self.terms.ensure(family, grid, &prep);
+        let n_in = prep.n_inside as f64;
+        let value = |p: usize| -> (f64, u64) {
+            let Some((log_norm, k_shift)) = terms[p] else {
+                return (0.0, prep.n as u64);
+            };
+            let k = natural_sum(&natural[p * (ns + 1)..(p + 1) * (ns + 1)], &t, n_in);
+            let h = host.as_ref().map_or(0.0, |h| h[p]);
+            let o = outside.as_ref().map_or(0, |o| o[p]);
+            (
+                n_in * log_norm + prep.data_sum + k + n_in * k_shift + h,
+                prep.outside + o,
+            )
+        };
+        if !self.tally.add_checked_with(family, grid, &prep, xs, value) {
+            let (sums, part) = (&mut self.sums, &mut self.part);
+            kernel_sums_into(family, spec, grid, &prep, &t, xs, &mut self.natural, sums);
+            assemble_into(
+                family,
+                grid,
+                &prep,
+                sums,
+                host.as_deref(),
+                &mut self.terms,
+                part,
+            );
+            self.tally
+                .add_checked(family, grid, centre, &prep, xs, part, false);
+        }
         self.tally.eval_seconds += t0.elapsed().as_secs_f64();
         Ok(())
     }
