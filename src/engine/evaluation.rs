@@ -173,9 +173,9 @@ impl Tally {
     /// `value(i)` = (Σ log Q, samples outside), accumulated in one pass without materialising it
     /// ([`PartialSums::add_with`]): a point with every sample inside and a non-finite sum (an
     /// f32 failure, never "outside the support") is evaluated in f64 over `xs` instead, as
-    /// [`f64_points`] and [`evaluate_f64`] do. The same sums, bit for bit. Returns `false`,
-    /// adding nothing, when the chunk's features do not all fit f32 (then every point needs the
-    /// checks of [`Tally::add_checked`]).
+    /// [`f64_points`] and [`evaluate_f64`] do. The same sums, bit for bit. For a chunk whose
+    /// features all fit f32 ([`features_fit`]); other chunks need every check of
+    /// [`Tally::add_checked`].
     pub fn add_checked_with(
         &mut self,
         family: &dyn Family,
@@ -183,15 +183,13 @@ impl Tally {
         prep: &Prepared,
         xs: &[f64],
         value: impl Fn(usize) -> (f64, u64) + Sync,
-    ) -> bool {
-        if !features_fit(prep) {
-            return false;
-        }
+    ) {
+        debug_assert!(features_fit(prep), "a chunk with features beyond f32");
         let deferred = self
             .sums
             .add_with(prep.n as u64, &value, |s, o| o == 0 && !s.is_finite());
         if deferred.is_empty() {
-            return true;
+            return;
         }
         let vals: Vec<Option<(f64, u64)>> = deferred
             .par_iter()
@@ -216,7 +214,6 @@ impl Tally {
             self.sums.add_one(p, s, o);
         }
         self.conditioning.record(&points, xs.len(), grid.len());
-        true
     }
 
     /// Accumulates one chunk's partials from an f32 path, after evaluating in f64 the points the

@@ -655,12 +655,35 @@ pub fn assemble_into(
         .zip(out.outside.par_iter_mut())
         .enumerate()
         .for_each(|(p, (s, o))| {
-            let Some((log_norm, k_shift)) = terms[p] else {
-                (*s, *o) = (0.0, prep.n as u64);
-                return;
-            };
-            let h = host.map_or(0.0, |h| h[p]);
-            *s = n_in * log_norm + prep.data_sum + sums.k[p] + n_in * k_shift + h;
-            *o = prep.outside + sums.outside[p];
+            (*s, *o) = point_sum(
+                prep,
+                n_in,
+                terms[p],
+                sums.k[p],
+                host.map_or(0.0, |h| h[p]),
+                sums.outside[p],
+            );
         });
+}
+
+/// One point of [`assemble`]: (S, samples outside) = (n·a(θ) + Σb + Σk + n·k(s, θ) + h,
+/// outside the θ-independent support + `outside`) from its θ-only `terms`, kernel sum `k`,
+/// host-coupled sum `h` and θ-dependent count `outside`; all n samples outside when θ fails the
+/// family's constraints (`terms` is `None`). `n_in` is the samples inside, as f64.
+#[inline]
+pub fn point_sum(
+    prep: &Prepared,
+    n_in: f64,
+    terms: Option<(f64, f64)>,
+    k: f64,
+    h: f64,
+    outside: u64,
+) -> (f64, u64) {
+    let Some((log_norm, k_shift)) = terms else {
+        return (0.0, prep.n as u64);
+    };
+    (
+        n_in * log_norm + prep.data_sum + k + n_in * k_shift + h,
+        prep.outside + outside,
+    )
 }

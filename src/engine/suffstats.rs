@@ -8,7 +8,8 @@ use crate::engine::config::{EvalPath, Strategy};
 use crate::engine::evaluation::{ChunkEvaluator, Evaluation, Tally};
 use crate::engine::partials::{KernelSums, Partials};
 use crate::engine::prepare::{
-    assemble_into, prepare_centred, scale_consts, Centre, Prepared, ThetaTerms,
+    assemble_into, features_fit, point_sum, prepare_centred, scale_consts, Centre, Prepared,
+    ThetaTerms,
 };
 use crate::engine::session::{PooledReducer, Session};
 use crate::error::{Error, Result};
@@ -312,27 +313,28 @@ impl ChunkEvaluator for SuffStats {
             None => stats_cpu(family, spec, grid, &prep),
         };
         let host = family.host_coupled_sums_at(grid, xs, prep.shift);
-        // S(θ) per point straight into the exact accumulation, in one pass (the arithmetic of
-        // `kernel_sums_into` then `assemble_into`, bit for bit, without their per-point
-        // buffers); a chunk whose features do not all fit f32 takes the general checks.
-        let ns = spec.form.n_stats(family.n_features());
-        let outside = spec.outside.map(|f| f(grid, xs));
-        let natural = self.natural.ensure(family, spec, grid, &prep);
-        let terms = self.terms.ensure(family, grid, &prep);
-        let n_in = prep.n_inside as f64;
-        let value = |p: usize| -> (f64, u64) {
-            let Some((log_norm, k_shift)) = terms[p] else {
-                return (0.0, prep.n as u64);
+        if features_fit(&prep) {
+            // S(θ) per point straight into the exact accumulation, in one pass (the arithmetic
+            // of `kernel_sums_into` then `assemble_into`, bit for bit, without their per-point
+            // buffers).
+            let ns = spec.form.n_stats(family.n_features());
+            let outside = spec.outside.map(|f| f(grid, xs));
+            let natural = self.natural.ensure(family, spec, grid, &prep);
+            let terms = self.terms.ensure(family, grid, &prep);
+            let n_in = prep.n_inside as f64;
+            let value = |p: usize| {
+                point_sum(
+                    &prep,
+                    n_in,
+                    terms[p],
+                    natural_sum(&natural[p * (ns + 1)..(p + 1) * (ns + 1)], &t, n_in),
+                    host.as_ref().map_or(0.0, |h| h[p]),
+                    outside.as_ref().map_or(0, |o| o[p]),
+                )
             };
-            let k = natural_sum(&natural[p * (ns + 1)..(p + 1) * (ns + 1)], &t, n_in);
-            let h = host.as_ref().map_or(0.0, |h| h[p]);
-            let o = outside.as_ref().map_or(0, |o| o[p]);
-            (
-                n_in * log_norm + prep.data_sum + k + n_in * k_shift + h,
-                prep.outside + o,
-            )
-        };
-        if !self.tally.add_checked_with(family, grid, &prep, xs, value) {
+            self.tally.add_checked_with(family, grid, &prep, xs, value);
+        } else {
+            // Features beyond f32: every point takes the general checks.
             let (sums, part) = (&mut self.sums, &mut self.part);
             kernel_sums_into(family, spec, grid, &prep, &t, xs, &mut self.natural, sums);
             assemble_into(
