@@ -47,6 +47,7 @@ __all__ = [
     "adapters",
     "logspace",
     "session_info",
+    "release_buffers",
     "Sweep",
     "LogSpace",
     "InputError",
@@ -695,3 +696,13 @@ def session_info(
     ``{"devices", "sweep", "reduce", "sweep_buffers", "reduce_buffers", "gpu_open"}`` — each
     device, kernel and buffer set is built once, then reused by every later sweep."""
     return json.loads(_core.session_info(adapter, _shape(kernel_shape)))
+
+
+def release_buffers() -> int:
+    """Frees the float64 buffer kept between calls and returns its size in bytes.
+
+    The engine evaluates float64 samples, so a float32 (or strided) array is widened (gathered)
+    into a float64 buffer; a fresh buffer costs more in page faults than the widening, so the
+    buffer of the last call is kept for the next one (at most one, of at most 2**25 samples =
+    256 MiB). Call this to give that memory back, e.g. after the last sweep of a large array."""
+    return _core.release_buffers()

@@ -5,13 +5,15 @@
 //! Data in memory: a contiguous float64 array is evaluated where it lies (no copy); a strided
 //! one is gathered, and a float32 one widened, into one float64 buffer (exact), because the
 //! engine and the analysis (MLE, refinement, discrete entropy) take `&[f64]`; the engine then
-//! rounds to f32 per chunk as it does for any data. Values are checked as the readers check a
+//! rounds to f32 per chunk as it does for any data. That buffer is kept for the next call
+//! ([`crate::spare`]). Values are checked as the readers check a
 //! file's (finite, integers for discrete families). A path is streamed by the readers, as
 //! `--data PATH`.
 
 use crate::errors::{input, one_line, to_py};
 use crate::result::{Held, Pending, SweepResult};
 use crate::run;
+use crate::spare;
 use klgrid::analysis::identity::Units;
 use klgrid::analysis::{self, AnalysisOptions};
 use klgrid::engine::bench::{self as kbench, BenchOptions};
@@ -303,6 +305,16 @@ fn checked<'a>(
     Ok((Cow::Owned(out), skipped, sum))
 }
 
+impl Loaded<'_> {
+    /// Hands a widened or gathered buffer back to be kept for the next call ([`spare`]); one
+    /// borrowed from the array is left alone.
+    pub fn recycle(self) {
+        if let Cow::Owned(v) = self.xs {
+            spare::give(v);
+        }
+    }
+}
+
 impl<'a> Data<'a> {
     /// The samples in memory: borrowed, gathered, widened, drawn, or (a path) read whole.
     pub fn load(self, family: &'static dyn Family, skip: bool) -> klgrid::Result<Loaded<'a>> {
@@ -322,12 +334,18 @@ impl<'a> Data<'a> {
         };
         let mut loaded = match self {
             Data::Slice(s, copied) => array(Cow::Borrowed(s), copied, "float64")?,
-            Data::Strided(v) => array(Cow::Owned(v.iter().copied().collect()), true, "float64")?,
-            Data::F32(v) => array(
-                Cow::Owned(v.iter().map(|&x| f64::from(x)).collect()),
+            Data::Strided(v) => array(
+                Cow::Owned(spare::gather(v.len(), v.iter().copied())),
                 true,
-                "float32",
+                "float64",
             )?,
+            Data::F32(v) => {
+                let wide = match v.as_slice() {
+                    Some(s) => spare::widen(s),
+                    None => spare::gather(v.len(), v.iter().map(|&x| f64::from(x))),
+                };
+                array(Cow::Owned(wide), true, "float32")?
+            }
             Data::Sample { spec, n, seed } => {
                 let xs = spec.draw(n, seed)?;
                 if family.integer_data() {
@@ -512,12 +530,16 @@ pub fn sweep(
         // checked against the checksum of what was swept), the samples drawn, or those the
         // outcome keeps (none for data streamed past memory).
         let samples = match (loaded, held_array) {
-            (Some(l), Some(array)) => Held::Array {
-                array,
-                skip: skip_nonfinite,
-                len: l.xs.len(),
-                checksum: l.checksum,
-            },
+            (Some(l), Some(array)) => {
+                let held = Held::Array {
+                    array,
+                    skip: skip_nonfinite,
+                    len: l.xs.len(),
+                    checksum: l.checksum,
+                };
+                l.recycle();
+                held
+            }
             (Some(l), None) => Held::Owned(l.xs.into_owned()),
             (None, _) => Held::Outcome,
         };

@@ -17,6 +17,7 @@ mod info;
 mod job;
 mod result;
 mod run;
+mod spare;
 
 /// The extension module.
 #[pymodule]
@@ -34,8 +35,23 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(info::adapters, m)?)?;
     m.add_function(wrap_pyfunction!(info::session_info, m)?)?;
     m.add_function(wrap_pyfunction!(info::axis_values, m)?)?;
+    m.add_function(wrap_pyfunction!(release_buffers, m)?)?;
+    m.add_function(wrap_pyfunction!(_kept_buffer_bytes, m)?)?;
     m.add_function(wrap_pyfunction!(_selftest_panic, m)?)?;
     Ok(())
+}
+
+/// Frees the float64 buffer kept between calls for widening float32 (and gathering strided)
+/// arrays ([`spare`]); returns the bytes freed.
+#[pyfunction]
+fn release_buffers() -> usize {
+    spare::release()
+}
+
+/// The bytes of the buffer kept between calls (for the tests).
+#[pyfunction]
+fn _kept_buffer_bytes() -> usize {
+    spare::kept_bytes()
 }
 
 /// Panics inside [`run::detached`], the boundary every call into the library goes through, so

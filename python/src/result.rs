@@ -130,7 +130,9 @@ impl SweepResult {
                     if loaded.xs.len() != *len || loaded.checksum != *checksum {
                         return Err(changed());
                     }
-                    Ok(finish(Some(&loaded.xs)))
+                    let done = finish(Some(&loaded.xs));
+                    loaded.recycle();
+                    Ok(done)
                 })
             }
         }

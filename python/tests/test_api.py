@@ -109,6 +109,33 @@ def test_contiguous_float64_is_evaluated_in_place_and_others_are_copied():
     assert not s.data_copied and s._core.data_address == ro.ctypes.data
 
 
+def test_widening_buffer_is_kept_reused_exact_and_released():
+    rng = np.random.default_rng(3)
+    n = 200_000
+    grid = {"mu": (-1, 1, 5), "sigma": (0.5, 2, 4)}
+    klgrid.release_buffers()
+    assert _core._kept_buffer_bytes() == 0
+    a = rng.normal(size=n).astype(np.float32)
+    sa = klgrid.sweep("normal", a, grid=grid, backend="cpu")
+    kept = _core._kept_buffer_bytes()
+    assert kept >= 8 * n
+    # Later calls reuse it (same size, smaller, strided): no value of an earlier array remains,
+    # each equals the sweep of the same values handed over as float64.
+    for x in (rng.normal(2, 1, n).astype(np.float32), rng.normal(size=n // 3).astype(np.float32),
+              rng.normal(size=2 * n)[::2]):
+        s = klgrid.sweep("normal", x, grid=grid, backend="cpu")
+        ref = klgrid.sweep("normal", x.astype(np.float64), grid=grid, backend="cpu")
+        assert s.data_copied and s.loglik.tobytes() == ref.loglik.tobytes()
+        assert s.mle == ref.mle
+        assert _core._kept_buffer_bytes() == kept
+    # The first sweep's lazy analysis reads its own array again, not the kept buffer.
+    assert sa.mle == klgrid.sweep("normal", a.astype(np.float64), grid=grid, backend="cpu").mle
+    # A float64 array in place takes nothing from it and gives nothing back.
+    klgrid.sweep("normal", rng.normal(size=n), grid=grid, backend="cpu")
+    assert _core._kept_buffer_bytes() == kept
+    assert klgrid.release_buffers() == kept and _core._kept_buffer_bytes() == 0
+
+
 # -- errors -------------------------------------------------------------------------------------
 
 CLI_ERRORS = [

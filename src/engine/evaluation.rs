@@ -35,8 +35,8 @@ pub struct Evaluation {
     pub compile_seconds: f64,
     /// Device time of the kernels (gpu, where the adapter has timestamp queries).
     pub device_seconds: Option<f64>,
-    /// Evaluation, seconds: sample preparation, kernel and host assembly (gpu, cpu) or the
-    /// whole reference sum (cpu-ref).
+    /// Evaluation, seconds: sample preparation (the data set's centring included), kernel and
+    /// host assembly (gpu, cpu) or the whole reference sum (cpu-ref).
     pub eval_seconds: f64,
     /// What the f32 paths did to stay exact: rescaling, points evaluated in f64.
     pub conditioning: Conditioning,

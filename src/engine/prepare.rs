@@ -36,27 +36,54 @@ pub struct Prepared {
     pub n: usize,
 }
 
-/// Mean of each unshifted feature over the samples inside the support, rounded to f32 (so that
-/// centring is exact for f32-representable features); combined in block order. For integer data
-/// the means are rounded to multiples of 1/256, so that x − s is exact in f32 for every integer
-/// within 2¹⁵ of s: the few distinct values of integer data would otherwise carry the same
-/// rounding error millions of times.
-fn feature_means(family: &dyn Family, xs: &[f64], location: f64) -> Vec<f64> {
+/// Σᵢ g(j, fⱼ(xᵢ)) for each feature j over the samples of `xs` inside the support, and their
+/// count: Neumaier sums per block of [`BLOCK`] samples (in parallel), merged in block order, so
+/// the result does not depend on the number of threads. The per-sample buffers live on the stack
+/// for the built-in families (as in [`prepare_block`]), so that the sums stay in registers across
+/// the families' opaque calls; a model with more features takes the heap.
+fn feature_sums(
+    family: &dyn Family,
+    xs: &[f64],
+    location: f64,
+    g: impl Fn(usize, f64) -> f64 + Sync,
+) -> (Vec<Neumaier>, usize) {
     let nf = family.n_features();
+    #[inline(always)]
+    fn block(
+        family: &dyn Family,
+        c: &[f64],
+        location: f64,
+        g: &impl Fn(usize, f64) -> f64,
+        f: &mut [f64],
+        s: &mut [Neumaier],
+    ) -> usize {
+        let mut k = 0;
+        for &x in c {
+            if !family.in_support(x) {
+                continue;
+            }
+            family.features(x, location, f);
+            for j in 0..f.len() {
+                s[j].add(g(j, f[j]));
+            }
+            k += 1;
+        }
+        k
+    }
     let parts: Vec<(Vec<Neumaier>, usize)> = xs
         .par_chunks(BLOCK)
         .map(|c| {
-            let mut s = vec![Neumaier::default(); nf];
-            let mut k = 0;
-            let mut f = vec![0.0; nf];
-            for &x in c.iter().filter(|&&x| family.in_support(x)) {
-                family.features(x, location, &mut f);
-                for j in 0..nf {
-                    s[j].add(f[j]);
-                }
-                k += 1;
+            if nf <= MAX_FEATURES {
+                let mut f = [0.0; MAX_FEATURES];
+                let mut s = [Neumaier::default(); MAX_FEATURES];
+                let k = block(family, c, location, &g, &mut f[..nf], &mut s[..nf]);
+                (s[..nf].to_vec(), k)
+            } else {
+                let mut f = vec![0.0; nf];
+                let mut s = vec![Neumaier::default(); nf];
+                let k = block(family, c, location, &g, &mut f, &mut s);
+                (s, k)
             }
-            (s, k)
         })
         .collect();
     let mut total = vec![Neumaier::default(); nf];
@@ -67,6 +94,17 @@ fn feature_means(family: &dyn Family, xs: &[f64], location: f64) -> Vec<f64> {
         }
         k += c;
     }
+    (total, k)
+}
+
+/// Mean of each unshifted feature over the samples inside the support, rounded to f32 (so that
+/// centring is exact for f32-representable features); combined in block order. For integer data
+/// the means are rounded to multiples of 1/256, so that x − s is exact in f32 for every integer
+/// within 2¹⁵ of s: the few distinct values of integer data would otherwise carry the same
+/// rounding error millions of times.
+fn feature_means(family: &dyn Family, xs: &[f64], location: f64) -> Vec<f64> {
+    let nf = family.n_features();
+    let (total, k) = feature_sums(family, xs, location, |_, f| f);
     let mut means = vec![0.0; nf];
     if k > 0 {
         for j in 0..nf {
@@ -128,32 +166,10 @@ pub const CENTRE_SAMPLES: usize = CHUNK;
 
 /// Root-mean-square of each centred feature over the samples of `xs` inside the support.
 fn feature_spreads(family: &dyn Family, xs: &[f64], location: f64, linear: &[f64]) -> Vec<f64> {
-    let nf = family.n_features();
-    let parts: Vec<(Vec<Neumaier>, usize)> = xs
-        .par_chunks(BLOCK)
-        .map(|c| {
-            let mut s = vec![Neumaier::default(); nf];
-            let mut k = 0;
-            let mut f = vec![0.0; nf];
-            for &x in c.iter().filter(|&&x| family.in_support(x)) {
-                family.features(x, location, &mut f);
-                for j in 0..nf {
-                    let d = f[j] - linear[j];
-                    s[j].add(d * d);
-                }
-                k += 1;
-            }
-            (s, k)
-        })
-        .collect();
-    let mut total = vec![Neumaier::default(); nf];
-    let mut k = 0;
-    for (p, c) in parts {
-        for j in 0..nf {
-            total[j].add(p[j].value());
-        }
-        k += c;
-    }
+    let (total, k) = feature_sums(family, xs, location, |j, f| {
+        let d = f - linear[j];
+        d * d
+    });
     total
         .iter()
         .map(|t| {
