@@ -11,11 +11,12 @@
 use crate::engine::config::{EvalPath, Strategy};
 use crate::engine::gpu::{AdapterSummary, KernelShape};
 use crate::engine::partials::{PartialSums, Partials};
-use crate::engine::prepare::{evaluate_f64, f64_points, features_fit, Centre, Prepared};
+use crate::engine::prepare::{
+    evaluate_f64, f64_points, features_fit, ln_pdf_sums, Centre, Prepared,
+};
 use crate::error::Result;
 use crate::model::grid::Grid;
 use crate::model::Family;
-use rayon::prelude::*;
 use std::time::Instant;
 
 /// One path's evaluation of the whole grid.
@@ -191,26 +192,15 @@ impl Tally {
         if deferred.is_empty() {
             return;
         }
-        let vals: Vec<Option<(f64, u64)>> = deferred
-            .par_iter()
-            .map(|&p| {
-                let theta = grid.theta(p);
-                family
-                    .validate(&theta)
-                    .is_ok()
-                    .then(|| family.ln_pdf_sum(xs, &theta))
-            })
-            .collect();
-        let mut points = Vec::with_capacity(deferred.len());
-        for (&p, v) in deferred.iter().zip(vals) {
-            // A θ outside the family's constraints keeps its value (f64_points skips it).
-            let (s, o) = match v {
-                Some(v) => {
-                    points.push(p);
-                    v
-                }
-                None => value(p),
-            };
+        // A θ outside the family's constraints keeps its value (f64_points skips it).
+        let (points, invalid): (Vec<usize>, Vec<usize>) = deferred
+            .iter()
+            .partition(|&&p| family.validate(&grid.theta(p)).is_ok());
+        for (&p, (s, o)) in points.iter().zip(ln_pdf_sums(family, grid, xs, &points)) {
+            self.sums.add_one(p, s, o);
+        }
+        for p in invalid {
+            let (s, o) = value(p);
             self.sums.add_one(p, s, o);
         }
         self.conditioning.record(&points, xs.len(), grid.len());

@@ -129,40 +129,8 @@ impl PartialSums {
     /// state is the same as with every point added in order.
     pub fn add(&mut self, p: &Partials) {
         assert_eq!(self.len(), p.len(), "adding partials of different grids");
-        let special = &self.special;
-        let rest: Vec<usize> = self
-            .fixed
-            .par_chunks_mut(BLOCK)
-            .zip(p.sum.par_chunks(BLOCK))
-            .enumerate()
-            .flat_map_iter(|(b, (fixed, sum))| {
-                let mut rest = Vec::new();
-                for (j, (f, &v)) in fixed.iter_mut().zip(sum).enumerate() {
-                    let i = b * BLOCK + j;
-                    if !special.is_empty() && special.contains_key(&i) {
-                        rest.push(i);
-                        continue;
-                    }
-                    match to_fixed(v).and_then(|x| f.checked_add(x)) {
-                        Some(t) => *f = t,
-                        None => rest.push(i),
-                    }
-                }
-                rest
-            })
-            .collect();
-        for i in rest {
-            self.add_point(i, p.sum[i]);
-        }
-        self.outside
-            .par_chunks_mut(BLOCK)
-            .zip(p.outside.par_chunks(BLOCK))
-            .for_each(|(a, b)| {
-                for (a, b) in a.iter_mut().zip(b) {
-                    *a += b;
-                }
-            });
-        self.n += p.n;
+        let deferred = self.add_with(p.n, |i| (p.sum[i], p.outside[i]), |_, _| false);
+        debug_assert!(deferred.is_empty());
     }
 
     /// [`PartialSums::add`] of the chunk partial whose point i is `value(i)` = (Σ log Q,

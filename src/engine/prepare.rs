@@ -38,9 +38,7 @@ pub struct Prepared {
 
 /// Σᵢ g(j, fⱼ(xᵢ)) for each feature j over the samples of `xs` inside the support, and their
 /// count: Neumaier sums per block of [`BLOCK`] samples (in parallel), merged in block order, so
-/// the result does not depend on the number of threads. The per-sample buffers live on the stack
-/// for the built-in families (as in [`prepare_block`]), so that the sums stay in registers across
-/// the families' opaque calls; a model with more features takes the heap.
+/// the result does not depend on the number of threads.
 fn feature_sums(
     family: &dyn Family,
     xs: &[f64],
@@ -48,42 +46,20 @@ fn feature_sums(
     g: impl Fn(usize, f64) -> f64 + Sync,
 ) -> (Vec<Neumaier>, usize) {
     let nf = family.n_features();
-    #[inline(always)]
-    fn block(
-        family: &dyn Family,
-        c: &[f64],
-        location: f64,
-        g: &impl Fn(usize, f64) -> f64,
-        f: &mut [f64],
-        s: &mut [Neumaier],
-    ) -> usize {
-        let mut k = 0;
-        for &x in c {
-            if !family.in_support(x) {
-                continue;
-            }
-            family.features(x, location, f);
-            for j in 0..f.len() {
-                s[j].add(g(j, f[j]));
-            }
-            k += 1;
-        }
-        k
-    }
     let parts: Vec<(Vec<Neumaier>, usize)> = xs
         .par_chunks(BLOCK)
         .map(|c| {
-            if nf <= MAX_FEATURES {
-                let mut f = [0.0; MAX_FEATURES];
-                let mut s = [Neumaier::default(); MAX_FEATURES];
-                let k = block(family, c, location, &g, &mut f[..nf], &mut s[..nf]);
-                (s[..nf].to_vec(), k)
-            } else {
-                let mut f = vec![0.0; nf];
-                let mut s = vec![Neumaier::default(); nf];
-                let k = block(family, c, location, &g, &mut f, &mut s);
-                (s, k)
+            let mut s = vec![Neumaier::default(); nf];
+            let mut k = 0;
+            let mut f = vec![0.0; nf];
+            for &x in c.iter().filter(|&&x| family.in_support(x)) {
+                family.features(x, location, &mut f);
+                for j in 0..nf {
+                    s[j].add(g(j, f[j]));
+                }
+                k += 1;
             }
+            (s, k)
         })
         .collect();
     let mut total = vec![Neumaier::default(); nf];
@@ -554,14 +530,24 @@ pub fn evaluate_f64(
     points: &[usize],
     part: &mut Partials,
 ) {
-    let vals: Vec<(f64, u64)> = points
-        .par_iter()
-        .map(|&p| family.ln_pdf_sum(xs, &grid.theta(p)))
-        .collect();
-    for (&p, (s, o)) in points.iter().zip(vals) {
+    for (&p, (s, o)) in points.iter().zip(ln_pdf_sums(family, grid, xs, points)) {
         part.sum[p] = s;
         part.outside[p] = o;
     }
+}
+
+/// (Σᵢ ln Q(xᵢ | θ), samples outside) of each of `points` over the chunk `xs`, in f64 by the full
+/// density (the `cpu-ref` arithmetic), in parallel.
+pub fn ln_pdf_sums(
+    family: &dyn Family,
+    grid: &Grid,
+    xs: &[f64],
+    points: &[usize],
+) -> Vec<(f64, u64)> {
+    points
+        .par_iter()
+        .map(|&p| family.ln_pdf_sum(xs, &grid.theta(p)))
+        .collect()
 }
 
 /// The θ-only terms of [`assemble`] per grid point: whether θ is a distribution of the family,
