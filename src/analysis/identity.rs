@@ -14,7 +14,7 @@
 //! * continuous data, P unknown: no entropy and no KL (H(P̂) of a continuous sample is not the
 //!   differential entropy of anything).
 
-use crate::engine::partials::Partials;
+use crate::engine::partials::{first_best, Partials};
 use crate::error::{Error, Result};
 use crate::model::grid::Grid;
 use crate::model::sample_spec::SampleSpec;
@@ -268,13 +268,11 @@ pub struct Identity {
 
 /// Index of the smallest finite value (first on ties).
 pub fn argmin(values: &[f64]) -> Option<usize> {
-    let mut best: Option<(usize, f64)> = None;
-    for (i, &v) in values.iter().enumerate() {
-        if v.is_finite() && best.is_none_or(|(_, b)| v < b) {
-            best = Some((i, v));
-        }
-    }
-    best.map(|(i, _)| i)
+    first_best(
+        values.len(),
+        |i| Some(values[i]).filter(|v| v.is_finite()),
+        |v, b| v < b,
+    )
 }
 
 /// Finds the three optima independently: the largest S, the smallest cross-entropy, the
@@ -283,14 +281,11 @@ pub fn check(p: &Partials, kl: Option<&[f64]>) -> Identity {
     let argmax_loglik = p.argmax();
     // The smallest finite −S(θ)/n, first on ties (`argmin` of `cross_entropy_column`, without
     // the column).
-    let mut argmin_cross_entropy: Option<(usize, f64)> = None;
-    for i in 0..p.len() {
-        let v = -p.mean_loglik(i);
-        if v.is_finite() && argmin_cross_entropy.is_none_or(|(_, b)| v < b) {
-            argmin_cross_entropy = Some((i, v));
-        }
-    }
-    let argmin_cross_entropy = argmin_cross_entropy.map(|(i, _)| i);
+    let argmin_cross_entropy = first_best(
+        p.len(),
+        |i| Some(-p.mean_loglik(i)).filter(|v| v.is_finite()),
+        |v, b| v < b,
+    );
     let argmin_kl = kl.and_then(argmin);
     let holds = argmax_loglik.is_some()
         && argmax_loglik == argmin_cross_entropy

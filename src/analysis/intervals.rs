@@ -30,6 +30,9 @@ use crate::engine::partials::Partials;
 use crate::model::grid::{Grid, Spacing};
 use crate::model::{Domain, Family};
 use statrs::distribution::{ChiSquared, Continuous, ContinuousCDF, Normal};
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::rc::Rc;
 
 /// Confidence level of the per-parameter intervals of [`interval`] and [`all`].
 pub const INTERVAL_LEVEL: f64 = 0.95;
@@ -319,12 +322,42 @@ fn sorted_coords(grid: &Grid, a: usize) -> (Vec<f64>, Vec<usize>) {
 }
 
 /// The 1-D profile of axis `a`: ascending coordinates and profile values, and its peak.
-fn axis_profile(grid: &Grid, p: &Partials, a: usize) -> (Vec<f64>, Vec<f64>, Option<(f64, f64)>) {
+fn axis_profile(
+    memo: &Memo,
+    grid: &Grid,
+    p: &Partials,
+    a: usize,
+) -> (Vec<f64>, Vec<f64>, Option<(f64, f64)>) {
     let (u, order) = sorted_coords(grid, a);
-    let prof = profile(grid, p, &[a]);
+    let prof = memo.profile(grid, p, &[a]);
     let s: Vec<f64> = order.iter().map(|&i| prof[i]).collect();
     let pk = peak(&u, &s);
     (u, s, pk)
+}
+
+/// The profiles [`profile`] computed so far, by grid (its address) and kept axes: the
+/// intervals and regions at several levels of [`all_at`] each need the same few passes over the
+/// grid.
+#[derive(Default)]
+struct Memo {
+    profiles: RefCell<HashMap<ProfileKey, Rc<Vec<f64>>>>,
+}
+
+/// A grid's address and the axes a profile keeps.
+type ProfileKey = (usize, Vec<usize>);
+
+impl Memo {
+    /// [`profile`] of `grid`, `p` over the axes `keep`, computed unless held already (a memo
+    /// lives for one set of partials per grid).
+    fn profile(&self, grid: &Grid, p: &Partials, keep: &[usize]) -> Rc<Vec<f64>> {
+        let key = (grid as *const Grid as usize, keep.to_vec());
+        if let Some(v) = self.profiles.borrow().get(&key) {
+            return v.clone();
+        }
+        let v = Rc::new(profile(grid, p, keep));
+        self.profiles.borrow_mut().insert(key, v.clone());
+        v
+    }
 }
 
 /// The 95% likelihood-ratio interval of the parameter on axis `a` of `grid`.
@@ -341,8 +374,19 @@ pub fn interval_at(
     a: usize,
     level: f64,
 ) -> Option<Interval> {
+    interval_memo(&Memo::default(), family, grid, p, a, level)
+}
+
+fn interval_memo(
+    memo: &Memo,
+    family: &dyn Family,
+    grid: &Grid,
+    p: &Partials,
+    a: usize,
+    level: f64,
+) -> Option<Interval> {
     let ax = &grid.axes()[a];
-    let (u, s, pk) = axis_profile(grid, p, a);
+    let (u, s, pk) = axis_profile(memo, grid, p, a);
     let (m, pm) = pk?;
     let threshold = chi2_quantile(1, level);
     let ends = span_coord(&u, &s, m, pm, pm, threshold)?;
@@ -360,22 +404,35 @@ pub fn interval_at(
 /// The grid's maximum of S refined by the parabola through the best value of axis `a`'s profile
 /// and its neighbours (the Ŝ of the grid method), or `None` when every point is −∞.
 pub fn grid_peak(grid: &Grid, p: &Partials, a: usize) -> Option<f64> {
-    axis_profile(grid, p, a).2.map(|(_, v)| v)
+    axis_profile(&Memo::default(), grid, p, a).2.map(|(_, v)| v)
 }
 
 /// The joint region at `level` of a grid with exactly two free axes; `None` otherwise.
 pub fn region(family: &dyn Family, grid: &Grid, p: &Partials, level: f64) -> Option<Region> {
+    region_memo(&Memo::default(), family, grid, p, level)
+}
+
+fn region_memo(
+    memo: &Memo,
+    family: &dyn Family,
+    grid: &Grid,
+    p: &Partials,
+    level: f64,
+) -> Option<Region> {
     let free = free_axes(family, grid);
     let &[ax, ay] = free.as_slice() else {
         return None;
     };
-    let (px, py) = (axis_profile(grid, p, ax).2?, axis_profile(grid, p, ay).2?);
+    let (px, py) = (
+        axis_profile(memo, grid, p, ax).2?,
+        axis_profile(memo, grid, p, ay).2?,
+    );
     let smax = px.1.max(py.1);
     let threshold = chi2_2(level);
     let (ux, ox) = sorted_coords(grid, ax);
     let (uy, oy) = sorted_coords(grid, ay);
     let (sx, sy) = (grid.axes()[ax].spacing, grid.axes()[ay].spacing);
-    let prof = profile(grid, p, &[ax, ay]);
+    let prof = memo.profile(grid, p, &[ax, ay]);
     let ny = uy.len();
     let mut rows = Vec::new();
     let mut open = false;
@@ -439,6 +496,7 @@ pub fn all_at(
     let Some(&(last, _)) = grids.last() else {
         return (Vec::new(), Vec::new());
     };
+    let memo = Memo::default();
     let mut intervals = Vec::new();
     for a in free_axes(family, last) {
         let param = last.axes()[a].param;
@@ -449,7 +507,7 @@ pub fn all_at(
                 let Some(a) = g.axes().iter().position(|x| x.param == param) else {
                     continue;
                 };
-                if let Some(mut iv) = interval_at(family, g, p, a, level) {
+                if let Some(mut iv) = interval_memo(&memo, family, g, p, a, level) {
                     iv.round = round;
                     let closed = !iv.span.open_low && !iv.span.open_high;
                     if closed || pick.is_none() {
@@ -469,7 +527,7 @@ pub fn all_at(
         // The closed region with the most rows (the latest on ties), else the latest region.
         let mut pick: Option<Region> = None;
         for (round, &(g, p)) in grids.iter().enumerate() {
-            if let Some(mut r) = region(family, g, p, level) {
+            if let Some(mut r) = region_memo(&memo, family, g, p, level) {
                 r.round = round;
                 let better = match &pick {
                     None => true,

@@ -588,16 +588,7 @@ impl ThetaTerms {
                     },
                     |(theta, c), p| {
                         grid.theta_into(p, theta);
-                        if family.validate(theta).is_err() {
-                            return None;
-                        }
-                        let k_shift = if linear {
-                            family.kernel_consts(theta, prep.shift, c);
-                            family.kernel(&prep.linear_shift, c)
-                        } else {
-                            0.0
-                        };
-                        Some((family.log_norm_at(theta, prep.shift), k_shift))
+                        theta_terms_at(family, linear, prep, theta, c)
                     },
                 )
                 .collect();
@@ -605,6 +596,29 @@ impl ThetaTerms {
         }
         &self.terms
     }
+}
+
+/// The θ-only terms of one point of [`ThetaTerms`]: `None` when θ fails the family's
+/// constraints, else (a(θ), k(s, c) for a linear shift s (`linear`), or 0), `c` scratch for the
+/// kernel constants.
+#[inline]
+pub fn theta_terms_at(
+    family: &dyn Family,
+    linear: bool,
+    prep: &Prepared,
+    theta: &[f64],
+    c: &mut [f64],
+) -> Option<(f64, f64)> {
+    if family.validate(theta).is_err() {
+        return None;
+    }
+    let k_shift = if linear {
+        family.kernel_consts(theta, prep.shift, c);
+        family.kernel(&prep.linear_shift, c)
+    } else {
+        0.0
+    };
+    Some((family.log_norm_at(theta, prep.shift), k_shift))
 }
 
 /// S(θ) = n·a(θ) + Σb + Σk (+ n·k(s, θ) for a linear shift s, + the family's host-coupled

@@ -8,14 +8,14 @@ use crate::engine::config::{EvalPath, Strategy};
 use crate::engine::evaluation::{ChunkEvaluator, Evaluation, Tally};
 use crate::engine::partials::{KernelSums, Partials};
 use crate::engine::prepare::{
-    assemble_into, features_fit, point_sum, prepare_centred, scale_consts, Centre, Prepared,
-    ThetaTerms,
+    assemble_into, features_fit, point_sum, prepare_centred, scale_consts, theta_terms_at, Centre,
+    Prepared, ThetaTerms,
 };
 use crate::engine::session::{PooledReducer, Session};
 use crate::error::{Error, Result};
 use crate::model::grid::Grid;
 use crate::model::suffstats::MAX_STATS;
-use crate::model::{Family, SuffStatsSpec, MAX_FEATURES};
+use crate::model::{Family, Shift, SuffStatsSpec, MAX_FEATURES, MAX_KERNEL_CONSTS};
 use crate::numeric::Neumaier;
 use rayon::prelude::*;
 
@@ -181,9 +181,7 @@ impl NaturalCache {
                 || (vec![0.0; grid.n_params()], vec![0.0; nc]),
                 |(theta, c), (p, out)| {
                     grid.theta_into(p, theta);
-                    family.kernel_consts(theta, prep.shift, c);
-                    scale_consts(family, &prep.scale, c);
-                    out[ns] = (spec.natural)(c, &mut out[..ns]);
+                    natural_at(family, spec, prep, theta, c, out);
                 },
             );
             *self = NaturalCache {
@@ -193,6 +191,24 @@ impl NaturalCache {
         }
         &self.values
     }
+}
+
+/// η then κ of one grid point, θ = `theta`, at the centring and scaling of `prep`, into `out`
+/// (`n_stats + 1` values; `c` is scratch for the kernel constants): the values
+/// [`NaturalCache`] holds.
+#[inline]
+fn natural_at(
+    family: &dyn Family,
+    spec: &SuffStatsSpec,
+    prep: &Prepared,
+    theta: &[f64],
+    c: &mut [f64],
+    out: &mut [f64],
+) {
+    family.kernel_consts(theta, prep.shift, c);
+    scale_consts(family, &prep.scale, c);
+    let ns = out.len() - 1;
+    out[ns] = (spec.natural)(c, &mut out[..ns]);
 }
 
 /// Σᵢ k(fᵢ, θ) = n·κ + Σⱼ ηⱼ Tⱼ of one point from its natural parameters `v` (η then κ), in this
@@ -239,8 +255,135 @@ pub fn kernel_sums_into(
     out.device_seconds = None;
 }
 
+/// Chunks at most whose per-point values wait for one pass ([`PartialSums::add_batch`]).
+///
+/// [`PartialSums::add_batch`]: crate::engine::partials::PartialSums::add_batch
+const BATCH_CHUNKS: usize = 64;
+
+/// Parameters at most of a grid whose chunks are batched (θ is held on the stack).
+const BATCH_PARAMS: usize = 16;
+
+/// Largest |S(θ)| bound of a batched chunk, 2¹⁰⁰⁰: below it every step of S's f64 arithmetic
+/// stays finite (a handful of roundings cannot reach f64::MAX ≈ 2¹⁰²⁴).
+const BATCH_BOUND: f64 = 1.0715086071862673e301;
+
+/// Over the valid points of a grid at one centring: max |a(θ)|, |k(s, θ)|, |κ(θ)| and |ηⱼ(θ)|.
+#[derive(Debug, Clone, Copy, Default)]
+struct ThetaBounds {
+    a: f64,
+    k_shift: f64,
+    kappa: f64,
+    eta: [f64; MAX_STATS],
+}
+
+impl ThetaBounds {
+    fn max(self, o: ThetaBounds) -> ThetaBounds {
+        let mut eta = self.eta;
+        for (e, &x) in eta.iter_mut().zip(&o.eta) {
+            *e = e.max(x);
+        }
+        ThetaBounds {
+            a: self.a.max(o.a),
+            k_shift: self.k_shift.max(o.k_shift),
+            kappa: self.kappa.max(o.kappa),
+            eta,
+        }
+    }
+
+    /// Whether every valid point's S(θ) on a chunk of statistics `t` is finite:
+    /// |S| ≤ n·(max|a| + max|κ| + max|k(s, θ)|) + |Σb| + Σⱼ max|ηⱼ|·|Tⱼ| stays below
+    /// [`BATCH_BOUND`]. Such a chunk has no point to re-evaluate in f64.
+    fn admit(&self, prep: &Prepared, t: &[f64]) -> bool {
+        let n = prep.n_inside as f64;
+        let mut b = n * (self.a + self.kappa + self.k_shift) + prep.data_sum.abs();
+        for (e, tj) in self.eta.iter().zip(t) {
+            b += e * tj.abs();
+        }
+        b.is_finite() && b < BATCH_BOUND
+    }
+}
+
+/// What decides the θ-terms and natural parameters of a chunk: the bits of the shift, the scale
+/// exponents and the linear shifts.
+type CentringKey = (u64, Vec<i32>, Vec<u64>);
+
+fn centring_key(prep: &Prepared) -> CentringKey {
+    (
+        prep.shift.to_bits(),
+        prep.scale.clone(),
+        prep.linear_shift.iter().map(|v| v.to_bits()).collect(),
+    )
+}
+
+/// One pass over the grid: the [`ThetaBounds`] at the centring of `prep`, or `None` when the
+/// grid cannot be batched there — a valid point with a non-finite a, k(s, θ), κ or η (whose S
+/// may need the f64 re-evaluation over the chunk's samples), or more statistics, constants or
+/// parameters than the batch holds on the stack.
+fn theta_bounds(
+    family: &dyn Family,
+    spec: &SuffStatsSpec,
+    grid: &Grid,
+    prep: &Prepared,
+) -> Option<ThetaBounds> {
+    let (ns, nc, np) = (
+        spec.form.n_stats(family.n_features()),
+        family.n_kernel_consts(),
+        grid.n_params(),
+    );
+    if ns > MAX_STATS || nc > MAX_KERNEL_CONSTS || np > BATCH_PARAMS {
+        return None;
+    }
+    let linear = family.shift() == Shift::Linear;
+    (0..grid.len())
+        .into_par_iter()
+        .try_fold(ThetaBounds::default, |acc, p| {
+            let mut theta = [0.0; BATCH_PARAMS];
+            let theta = &mut theta[..np];
+            grid.theta_into(p, theta);
+            let mut c = [0.0; MAX_KERNEL_CONSTS];
+            let Some((a, k_shift)) = theta_terms_at(family, linear, prep, theta, &mut c[..nc])
+            else {
+                return Some(acc);
+            };
+            let mut v = [0.0; MAX_STATS + 1];
+            natural_at(family, spec, prep, theta, &mut c[..nc], &mut v[..=ns]);
+            if !(a.is_finite() && k_shift.is_finite() && v[..=ns].iter().all(|x| x.is_finite())) {
+                return None;
+            }
+            let mut eta = [0.0; MAX_STATS];
+            for (e, x) in eta.iter_mut().zip(&v[..ns]) {
+                *e = x.abs();
+            }
+            Some(acc.max(ThetaBounds {
+                a: a.abs(),
+                k_shift: k_shift.abs(),
+                kappa: v[ns].abs(),
+                eta,
+            }))
+        })
+        .try_reduce(ThetaBounds::default, |x, y| Some(x.max(y)))
+}
+
+/// A chunk whose per-point values wait for the batch's pass: its preparation (the features
+/// dropped) and statistics.
+struct Pending {
+    prep: Prepared,
+    t: Vec<f64>,
+}
+
 /// The sufficient-statistics strategy as a [`ChunkEvaluator`]: per chunk, T = Σ t(f) on the
 /// device (the reduction) or on the CPU in f64, then Σ k = η·T + n·κ per grid point on the host.
+///
+/// The per-point values of consecutive chunks are added in one pass over the grid (up to
+/// [`BATCH_CHUNKS`] chunks, [`PartialSums::add_batch`]): each point's θ-terms and natural
+/// parameters are computed once per batch, on the stack, and its exact sum read and written
+/// once, instead of per-point buffers and a pass per chunk. The values and their order are those
+/// of the chunk-by-chunk accumulation, so the sums are bitwise the same. A chunk is batched when
+/// no point of it can need the f64 re-evaluation over its samples ([`ThetaBounds::admit`]), its
+/// features fit f32, and the family has neither host-coupled sums nor a θ-dependent support;
+/// any other chunk is evaluated on its own, after the batch before it.
+///
+/// [`PartialSums::add_batch`]: crate::engine::partials::PartialSums::add_batch
 pub struct SuffStats {
     family: &'static dyn Family,
     grid: Grid,
@@ -254,6 +397,14 @@ pub struct SuffStats {
     /// The per-point buffers of a chunk (kernel sums, partials), reused by the next one.
     sums: KernelSums,
     part: Partials,
+    /// Chunks waiting for the batch's pass, all at the centring of `bounds`.
+    pending: Vec<Pending>,
+    /// The centring the bounds are for, and the bounds (`None`: no batching there).
+    bounds: Option<(CentringKey, Option<ThetaBounds>)>,
+    /// Whether chunks may be batched at all (the chunk-by-chunk accumulation is kept for tests).
+    batching: bool,
+    /// Chunks that joined a batch so far.
+    batched: usize,
 }
 
 impl SuffStats {
@@ -288,7 +439,72 @@ impl SuffStats {
             terms: ThetaTerms::default(),
             sums: KernelSums::default(),
             part: Partials::zeros(0),
+            pending: Vec::new(),
+            bounds: None,
+            batching: true,
+            batched: 0,
         })
+    }
+
+    /// The evaluator that adds every chunk on its own (the accumulation batching must equal).
+    #[cfg(test)]
+    fn unbatched(mut self) -> SuffStats {
+        self.batching = false;
+        self
+    }
+
+    /// Whether the chunk of `prep` and statistics `t` may join the batch (see [`SuffStats`]);
+    /// a chunk at another centring first ends the batch before it.
+    fn admit(&mut self, prep: &Prepared, t: &[f64], host: bool) -> bool {
+        if !self.batching || host || self.spec.outside.is_some() || !features_fit(prep) {
+            return false;
+        }
+        let key = centring_key(prep);
+        if self.bounds.as_ref().is_none_or(|(k, _)| *k != key) {
+            self.flush();
+            let b = theta_bounds(self.family, &self.spec, &self.grid, prep);
+            self.bounds = Some((key, b));
+        }
+        self.bounds
+            .as_ref()
+            .and_then(|(_, b)| b.as_ref())
+            .is_some_and(|b| b.admit(prep, t))
+    }
+
+    /// Adds the waiting chunks' per-point values in one pass: per point, its θ-terms and natural
+    /// parameters once, then S(θ) of each chunk in order — the arithmetic of the chunk-by-chunk
+    /// path (`kernel_sums_into`, `assemble_into`), bit for bit.
+    fn flush(&mut self) {
+        if self.pending.is_empty() {
+            return;
+        }
+        let pending = std::mem::take(&mut self.pending);
+        let (family, grid, spec) = (self.family, &self.grid, &self.spec);
+        let (ns, nc, np) = (
+            spec.form.n_stats(family.n_features()),
+            family.n_kernel_consts(),
+            grid.n_params(),
+        );
+        let linear = family.shift() == Shift::Linear;
+        let at = &pending[0].prep;
+        let n: u64 = pending.iter().map(|c| c.prep.n as u64).sum();
+        self.tally.sums.add_batch(n, |p, emit| {
+            let mut theta = [0.0; BATCH_PARAMS];
+            let theta = &mut theta[..np];
+            grid.theta_into(p, theta);
+            let mut c = [0.0; MAX_KERNEL_CONSTS];
+            let terms = theta_terms_at(family, linear, at, theta, &mut c[..nc]);
+            let mut v = [0.0; MAX_STATS + 1];
+            if terms.is_some() {
+                natural_at(family, spec, at, theta, &mut c[..nc], &mut v[..=ns]);
+            }
+            for ch in &pending {
+                let n_in = ch.prep.n_inside as f64;
+                let k = natural_sum(&v[..=ns], &ch.t, n_in);
+                let (s, o) = point_sum(&ch.prep, n_in, terms, k, 0.0, 0);
+                emit(s, o);
+            }
+        });
     }
 }
 
@@ -302,8 +518,11 @@ impl ChunkEvaluator for SuffStats {
     fn chunk(&mut self, xs: &[f64]) -> Result<()> {
         let t0 = std::time::Instant::now();
         let (family, grid, spec) = (self.family, &self.grid, &self.spec);
-        let centre = self.centre.as_ref().expect("start before chunk");
-        let prep = prepare_centred(family, xs, centre);
+        let prep = prepare_centred(
+            family,
+            xs,
+            self.centre.as_ref().expect("start before chunk"),
+        );
         let t = match &mut self.reducer {
             Some(r) => {
                 let c = fixed_consts(family, grid, &prep);
@@ -313,6 +532,20 @@ impl ChunkEvaluator for SuffStats {
             None => stats_cpu(family, spec, grid, &prep),
         };
         let host = family.host_coupled_sums_at(grid, xs, prep.shift);
+        if self.admit(&prep, &t, host.is_some()) {
+            let mut prep = prep;
+            prep.features = Vec::new();
+            self.pending.push(Pending { prep, t });
+            self.batched += 1;
+            if self.pending.len() >= BATCH_CHUNKS {
+                self.flush();
+            }
+            self.tally.eval_seconds += t0.elapsed().as_secs_f64();
+            return Ok(());
+        }
+        self.flush();
+        let (family, grid, spec) = (self.family, &self.grid, &self.spec);
+        let centre = self.centre.as_ref().expect("start before chunk");
         if features_fit(&prep) {
             // S(θ) per point straight into the exact accumulation, in one pass (the arithmetic
             // of `kernel_sums_into` then `assemble_into`, bit for bit, without their per-point
@@ -353,7 +586,10 @@ impl ChunkEvaluator for SuffStats {
         Ok(())
     }
 
-    fn finish(self: Box<Self>) -> Result<Evaluation> {
+    fn finish(mut self: Box<Self>) -> Result<Evaluation> {
+        let t0 = std::time::Instant::now();
+        self.flush();
+        self.tally.eval_seconds += t0.elapsed().as_secs_f64();
         Ok(self.tally.evaluation())
     }
 }
@@ -401,6 +637,111 @@ mod tests {
                 "{}: {via} vs {direct}",
                 fam.name()
             );
+        }
+    }
+
+    /// The batched evaluator against the chunk-by-chunk one on the same chunks: the exact
+    /// per-point states (hence the sums, bit for bit), the outside counts, n and the f64
+    /// re-evaluations are equal, for every family with statistics, with a batch longer than
+    /// [`BATCH_CHUNKS`], a chunk that must be evaluated on its own between batches (features
+    /// beyond f32), and a grid whose natural parameters overflow (no batching at all).
+    #[test]
+    fn batched_chunks_accumulate_the_chunk_by_chunk_states_bit_for_bit() {
+        use rand::SeedableRng;
+        let session = Session::default();
+        let run = |fam: &'static dyn Family, grid: &Grid, chunks: &[Vec<f64>], batch: bool| {
+            let mut e = SuffStats::new(&session, EvalPath::Cpu, fam, grid).unwrap();
+            if !batch {
+                e = e.unbatched();
+            }
+            e.start(&Centre::of(fam, &chunks[0])).unwrap();
+            for c in chunks {
+                e.chunk(c).unwrap();
+            }
+            let batched = e.batched;
+            (Box::new(e).finish().unwrap(), batched)
+        };
+        let mut checked = 0;
+        for fam in REGISTRY.iter().filter(|f| f.suffstats().is_some()) {
+            let fam: &'static dyn Family = *fam;
+            let spec = fam.suffstats().unwrap();
+            let theta = fam.example_theta();
+            let axes: Vec<AxisSpec> = fam
+                .params()
+                .iter()
+                .enumerate()
+                .map(|(j, p)| {
+                    let v = theta[j];
+                    let range = format!("{}={}:{}:5", p.name, v * 0.8, v * 1.25);
+                    match AxisSpec::parse(&range) {
+                        Ok(a) if !spec.fixed_params.contains(&j) && v != 0.0 => a,
+                        _ => AxisSpec::parse(&format!("{}={v}", p.name)).unwrap(),
+                    }
+                })
+                .collect();
+            let Ok(grid) = Grid::new(fam, axes) else {
+                continue;
+            };
+            let mut rng = rand::rngs::StdRng::seed_from_u64(11);
+            let mut xs = vec![0.0; 4000];
+            fam.sample_into(&theta, &mut rng, &mut xs).unwrap();
+            // 140 chunks (two batches and a half), of uneven sizes.
+            let mut chunks = Vec::new();
+            let mut rest = &xs[..];
+            for k in 0..140 {
+                let (a, b) = rest.split_at((k % 7 + 20).min(rest.len()));
+                chunks.push(a.to_vec());
+                rest = b;
+            }
+            chunks.push(rest.to_vec());
+            let ((a, batched), (b, _)) = (
+                run(fam, &grid, &chunks, true),
+                run(fam, &grid, &chunks, false),
+            );
+            if fam.host_coupled_sums_at(&grid, &xs[..1], 0.0).is_none() && spec.outside.is_none() {
+                assert_eq!(batched, chunks.len(), "{}: every chunk batched", fam.name());
+            }
+            assert_eq!(a.exact, b.exact, "{}", fam.name());
+            assert_eq!(a.partials.outside, b.partials.outside, "{}", fam.name());
+            assert_eq!(a.conditioning, b.conditioning, "{}", fam.name());
+            let bits = |e: &Evaluation| {
+                e.partials
+                    .sum
+                    .iter()
+                    .map(|v| v.to_bits())
+                    .collect::<Vec<_>>()
+            };
+            assert_eq!(bits(&a), bits(&b), "{}", fam.name());
+            assert_eq!(a.partials.n, 4000);
+            checked += 1;
+        }
+        assert!(checked >= 8, "only {checked} families checked");
+
+        // The normal family: a chunk whose features do not fit f32 between batches, and a grid
+        // with σ so small that η = 1/σ² overflows (batching is off there).
+        let normal = lookup("normal").unwrap();
+        let mut rng = rand::rngs::StdRng::seed_from_u64(5);
+        let mut xs = vec![0.0; 3000];
+        normal.sample_into(&[1.0, 2.0], &mut rng, &mut xs).unwrap();
+        let mut chunks: Vec<Vec<f64>> = xs.chunks(37).map(|c| c.to_vec()).collect();
+        chunks.insert(30, vec![1.0, 3e39, -2.0]);
+        for (sigma, want) in [("sigma=1:3:4", chunks.len() - 1), ("sigma=1e-170,1,2", 0)] {
+            let grid = Grid::new(
+                normal,
+                vec![
+                    AxisSpec::parse("mu=0:2:5").unwrap(),
+                    AxisSpec::parse(sigma).unwrap(),
+                ],
+            )
+            .unwrap();
+            let ((a, batched), (b, _)) = (
+                run(normal, &grid, &chunks, true),
+                run(normal, &grid, &chunks, false),
+            );
+            assert_eq!(batched, want, "{sigma}: chunks batched");
+            assert_eq!(a.exact, b.exact, "{sigma}");
+            assert_eq!(a.conditioning, b.conditioning, "{sigma}");
+            assert_eq!(a.partials.n, 3003);
         }
     }
 

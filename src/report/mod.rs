@@ -131,6 +131,15 @@ impl Points {
         }
     }
 
+    /// The k-th index [`Points::indices`] yields (k below [`Points::count`]).
+    #[inline]
+    pub fn at(self, k: usize, best: Option<usize>) -> usize {
+        match self {
+            Points::All => k,
+            _ => best.unwrap_or(k),
+        }
+    }
+
     /// How many indices [`Points::indices`] yields.
     pub fn count(self, len: usize, best: Option<usize>) -> usize {
         match self {

@@ -14,6 +14,7 @@
 use super::columns::Columns;
 use super::{json, Points, Report};
 use npyz::WriterBuilder;
+use rayon::prelude::*;
 use std::io::{self, BufWriter, Write};
 use zip::write::SimpleFileOptions;
 use zip::{CompressionMethod, ZipWriter};
@@ -36,7 +37,7 @@ fn entry(bytes: u64) -> SimpleFileOptions {
 }
 
 /// A value of a `.npy` column: its dtype and little-endian bytes.
-trait Element: npyz::AutoSerialize + Copy {
+trait Element: npyz::AutoSerialize + Copy + Send {
     fn le_bytes(self) -> [u8; 8];
 }
 
@@ -52,13 +53,22 @@ impl Element for i64 {
     }
 }
 
-/// Writes a 1-D array of `len` values from `values` as entry `name`: the header by npyz, the
-/// data as little-endian bytes in blocks of 64 KiB.
+/// Values per block of a column's data: one block is generated (in parallel) while the one
+/// before it is written.
+const BLOCK_VALUES: usize = 1 << 16;
+
+/// Values per task of a block's generation.
+const TASK_VALUES: usize = 1 << 12;
+
+/// Writes a 1-D array of `len` values, value k = `value(k)`, as entry `name`: the header by
+/// npyz, the data as little-endian bytes in blocks of [`BLOCK_VALUES`], each generated on the
+/// thread pool while the block before it goes to the writer (bytes and order as one value after
+/// the other).
 fn array<Z: Write + io::Seek, T: Element>(
     zip: &mut ZipWriter<Z>,
     name: &str,
     len: usize,
-    values: impl Iterator<Item = T>,
+    value: impl Fn(usize) -> T + Sync,
 ) -> io::Result<()> {
     zip.start_file(
         npyz::npz::file_name_from_array_name(name),
@@ -70,15 +80,34 @@ fn array<Z: Write + io::Seek, T: Element>(
         .shape(&[len as u64])
         .writer(&mut *zip)
         .write_header_only()?;
-    let mut buf = Vec::with_capacity(1 << 16);
-    for v in values {
-        buf.extend_from_slice(&v.le_bytes());
-        if buf.len() >= 1 << 16 {
-            zip.write_all(&buf)?;
-            buf.clear();
-        }
+    let fill = |buf: &mut Vec<u8>, start: usize| {
+        let end = (start + BLOCK_VALUES).min(len);
+        buf.resize(8 * (end - start), 0);
+        buf.par_chunks_mut(8 * TASK_VALUES)
+            .enumerate()
+            .for_each(|(t, out)| {
+                let first = start + t * TASK_VALUES;
+                for (j, b) in out.chunks_exact_mut(8).enumerate() {
+                    b.copy_from_slice(&value(first + j).le_bytes());
+                }
+            });
+    };
+    let cap = 8 * BLOCK_VALUES.min(len);
+    let (mut cur, mut next) = (Vec::with_capacity(cap), Vec::with_capacity(cap));
+    fill(&mut cur, 0);
+    let mut start = 0;
+    while start < len {
+        let after = start + BLOCK_VALUES;
+        rayon::in_place_scope(|s| {
+            if after < len {
+                s.spawn(|_| fill(&mut next, after));
+            }
+            zip.write_all(&cur)
+        })?;
+        std::mem::swap(&mut cur, &mut next);
+        start = after;
     }
-    zip.write_all(&buf)
+    Ok(())
 }
 
 /// Writes the archive: columns of the points `points` selects, axes, metadata.
@@ -88,12 +117,12 @@ pub fn write(r: &Report<'_>, points: Points, w: &mut dyn Write) -> io::Result<()
     let best = r.outcome.best;
     let len = points.count(p.len(), best);
     let mut zip = ZipWriter::new_stream(w);
+    let at = |k: usize| points.at(k, best);
     for col in &cols.list {
-        let at = points.indices(p.len(), best);
         if col.kind.is_integer() {
-            array(&mut zip, &col.name, len, at.map(|i| cols.int(col.kind, i)))?;
+            array(&mut zip, &col.name, len, |k| cols.int(col.kind, at(k)))?;
         } else {
-            array(&mut zip, &col.name, len, at.map(|i| cols.f64(col.kind, i)))?;
+            array(&mut zip, &col.name, len, |k| cols.f64(col.kind, at(k)))?;
         }
     }
     for (j, param) in r.family.params().iter().enumerate() {
@@ -102,7 +131,7 @@ pub fn write(r: &Report<'_>, points: Points, w: &mut dyn Write) -> io::Result<()
             &mut zip,
             &format!("axis_{}", param.name),
             values.len(),
-            values.iter().copied(),
+            |k| values[k],
         )?;
     }
     let summary = json::summary(r);

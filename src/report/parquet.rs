@@ -17,6 +17,7 @@ use parquet::file::metadata::KeyValue;
 use parquet::file::properties::{EnabledStatistics, WriterProperties};
 use parquet::file::writer::SerializedFileWriter;
 use parquet::schema::types::{ColumnPath, Type};
+use rayon::prelude::*;
 use std::io::{self, Write};
 use std::sync::Arc;
 
@@ -62,6 +63,9 @@ pub fn write(r: &Report<'_>, points: Points, w: &mut (dyn Write + Send)) -> io::
     let mut props = WriterProperties::builder()
         .set_created_by(format!("klgrid {}", env!("CARGO_PKG_VERSION")))
         .set_dictionary_enabled(false)
+        // Values handed to the encoder at a time: the default 1,024 spends a fifth of a
+        // 10⁶-row file's writing time on per-batch bookkeeping (pages stay ≈ 1 MiB).
+        .set_write_batch_size(1 << 16)
         .set_statistics_enabled(EnabledStatistics::Chunk)
         .set_key_value_metadata(Some(vec![KeyValue::new(
             METADATA_KEY.to_string(),
@@ -94,13 +98,21 @@ pub fn write(r: &Report<'_>, points: Points, w: &mut (dyn Write + Send)) -> io::
             };
             if col.kind.is_integer() {
                 ints.clear();
-                ints.extend((start..end).map(|k| cols.int(col.kind, at(k))));
+                ints.par_extend(
+                    (start..end)
+                        .into_par_iter()
+                        .map(|k| cols.int(col.kind, at(k))),
+                );
                 cw.typed::<Int64Type>()
                     .write_batch(&ints, None, None)
                     .map_err(pq_err)?;
             } else {
                 doubles.clear();
-                doubles.extend((start..end).map(|k| cols.f64(col.kind, at(k))));
+                doubles.par_extend(
+                    (start..end)
+                        .into_par_iter()
+                        .map(|k| cols.f64(col.kind, at(k))),
+                );
                 cw.typed::<DoubleType>()
                     .write_batch(&doubles, None, None)
                     .map_err(pq_err)?;
