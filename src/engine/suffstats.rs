@@ -315,38 +315,80 @@ fn centring_key(prep: &Prepared) -> CentringKey {
     )
 }
 
+/// The sizes of a batched grid's per-point work, each within its stack buffer.
+#[derive(Debug, Clone, Copy)]
+struct BatchDims {
+    /// Statistics, kernel constants and parameters.
+    ns: usize,
+    nc: usize,
+    np: usize,
+    /// Whether the family's shift is linear (k(s, θ) is a θ-term).
+    linear: bool,
+}
+
+impl BatchDims {
+    /// The sizes for `family` on `grid`, or `None` when one exceeds what the batch holds on the
+    /// stack (such a grid is evaluated chunk by chunk).
+    fn of(family: &dyn Family, spec: &SuffStatsSpec, grid: &Grid) -> Option<BatchDims> {
+        let d = BatchDims {
+            ns: spec.form.n_stats(family.n_features()),
+            nc: family.n_kernel_consts(),
+            np: grid.n_params(),
+            linear: family.shift() == Shift::Linear,
+        };
+        (d.ns <= MAX_STATS && d.nc <= MAX_KERNEL_CONSTS && d.np <= BATCH_PARAMS).then_some(d)
+    }
+
+    /// Point p's θ-terms ([`theta_terms_at`]) and, for a valid θ, its η then κ in `v[..=ns]`
+    /// ([`natural_at`]), at the centring of `prep` — what the caches of the chunk-by-chunk path
+    /// hold for it.
+    #[inline]
+    fn point(
+        &self,
+        family: &dyn Family,
+        spec: &SuffStatsSpec,
+        grid: &Grid,
+        prep: &Prepared,
+        p: usize,
+        v: &mut [f64; MAX_STATS + 1],
+    ) -> Option<(f64, f64)> {
+        let mut theta = [0.0; BATCH_PARAMS];
+        let theta = &mut theta[..self.np];
+        grid.theta_into(p, theta);
+        let mut c = [0.0; MAX_KERNEL_CONSTS];
+        let terms = theta_terms_at(family, self.linear, prep, theta, &mut c[..self.nc]);
+        if terms.is_some() {
+            natural_at(
+                family,
+                spec,
+                prep,
+                theta,
+                &mut c[..self.nc],
+                &mut v[..=self.ns],
+            );
+        }
+        terms
+    }
+}
+
 /// One pass over the grid: the [`ThetaBounds`] at the centring of `prep`, or `None` when the
 /// grid cannot be batched there — a valid point with a non-finite a, k(s, θ), κ or η (whose S
-/// may need the f64 re-evaluation over the chunk's samples), or more statistics, constants or
-/// parameters than the batch holds on the stack.
+/// may need the f64 re-evaluation over the chunk's samples).
 fn theta_bounds(
     family: &dyn Family,
     spec: &SuffStatsSpec,
     grid: &Grid,
     prep: &Prepared,
+    dims: BatchDims,
 ) -> Option<ThetaBounds> {
-    let (ns, nc, np) = (
-        spec.form.n_stats(family.n_features()),
-        family.n_kernel_consts(),
-        grid.n_params(),
-    );
-    if ns > MAX_STATS || nc > MAX_KERNEL_CONSTS || np > BATCH_PARAMS {
-        return None;
-    }
-    let linear = family.shift() == Shift::Linear;
+    let ns = dims.ns;
     (0..grid.len())
         .into_par_iter()
         .try_fold(ThetaBounds::default, |acc, p| {
-            let mut theta = [0.0; BATCH_PARAMS];
-            let theta = &mut theta[..np];
-            grid.theta_into(p, theta);
-            let mut c = [0.0; MAX_KERNEL_CONSTS];
-            let Some((a, k_shift)) = theta_terms_at(family, linear, prep, theta, &mut c[..nc])
-            else {
+            let mut v = [0.0; MAX_STATS + 1];
+            let Some((a, k_shift)) = dims.point(family, spec, grid, prep, p, &mut v) else {
                 return Some(acc);
             };
-            let mut v = [0.0; MAX_STATS + 1];
-            natural_at(family, spec, prep, theta, &mut c[..nc], &mut v[..=ns]);
             if !(a.is_finite() && k_shift.is_finite() && v[..=ns].iter().all(|x| x.is_finite())) {
                 return None;
             }
@@ -401,8 +443,9 @@ pub struct SuffStats {
     pending: Vec<Pending>,
     /// The centring the bounds are for, and the bounds (`None`: no batching there).
     bounds: Option<(CentringKey, Option<ThetaBounds>)>,
-    /// Whether chunks may be batched at all (the chunk-by-chunk accumulation is kept for tests).
-    batching: bool,
+    /// The batch's sizes; `None` when this grid is never batched (sizes beyond the stack
+    /// buffers, or the chunk-by-chunk accumulation kept for tests).
+    dims: Option<BatchDims>,
     /// Chunks that joined a batch so far.
     batched: usize,
 }
@@ -428,6 +471,7 @@ impl SuffStats {
             }
             _ => None,
         };
+        let dims = BatchDims::of(family, &spec, grid);
         Ok(SuffStats {
             family,
             grid: grid.clone(),
@@ -441,7 +485,7 @@ impl SuffStats {
             part: Partials::zeros(0),
             pending: Vec::new(),
             bounds: None,
-            batching: true,
+            dims,
             batched: 0,
         })
     }
@@ -449,20 +493,23 @@ impl SuffStats {
     /// The evaluator that adds every chunk on its own (the accumulation batching must equal).
     #[cfg(test)]
     fn unbatched(mut self) -> SuffStats {
-        self.batching = false;
+        self.dims = None;
         self
     }
 
     /// Whether the chunk of `prep` and statistics `t` may join the batch (see [`SuffStats`]);
     /// a chunk at another centring first ends the batch before it.
     fn admit(&mut self, prep: &Prepared, t: &[f64], host: bool) -> bool {
-        if !self.batching || host || self.spec.outside.is_some() || !features_fit(prep) {
+        let Some(dims) = self.dims else {
+            return false;
+        };
+        if host || self.spec.outside.is_some() || !features_fit(prep) {
             return false;
         }
         let key = centring_key(prep);
         if self.bounds.as_ref().is_none_or(|(k, _)| *k != key) {
             self.flush();
-            let b = theta_bounds(self.family, &self.spec, &self.grid, prep);
+            let b = theta_bounds(self.family, &self.spec, &self.grid, prep, dims);
             self.bounds = Some((key, b));
         }
         self.bounds
@@ -475,29 +522,18 @@ impl SuffStats {
     /// parameters once, then S(θ) of each chunk in order — the arithmetic of the chunk-by-chunk
     /// path (`kernel_sums_into`, `assemble_into`), bit for bit.
     fn flush(&mut self) {
-        if self.pending.is_empty() {
+        // Chunks wait only where `dims` is set (see `admit`).
+        let Some(dims) = self.dims.filter(|_| !self.pending.is_empty()) else {
             return;
-        }
+        };
         let pending = std::mem::take(&mut self.pending);
         let (family, grid, spec) = (self.family, &self.grid, &self.spec);
-        let (ns, nc, np) = (
-            spec.form.n_stats(family.n_features()),
-            family.n_kernel_consts(),
-            grid.n_params(),
-        );
-        let linear = family.shift() == Shift::Linear;
+        let ns = dims.ns;
         let at = &pending[0].prep;
         let n: u64 = pending.iter().map(|c| c.prep.n as u64).sum();
         self.tally.sums.add_batch(n, |p, emit| {
-            let mut theta = [0.0; BATCH_PARAMS];
-            let theta = &mut theta[..np];
-            grid.theta_into(p, theta);
-            let mut c = [0.0; MAX_KERNEL_CONSTS];
-            let terms = theta_terms_at(family, linear, at, theta, &mut c[..nc]);
             let mut v = [0.0; MAX_STATS + 1];
-            if terms.is_some() {
-                natural_at(family, spec, at, theta, &mut c[..nc], &mut v[..=ns]);
-            }
+            let terms = dims.point(family, spec, grid, at, p, &mut v);
             for ch in &pending {
                 let n_in = ch.prep.n_inside as f64;
                 let k = natural_sum(&v[..=ns], &ch.t, n_in);
