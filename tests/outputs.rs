@@ -193,6 +193,93 @@ fn npz_and_parquet_read_back_in_rust_hold_the_json_numbers() {
     assert_eq!(meta["grid"], json["grid"]);
 }
 
+/// A Parquet file of more than one row group (its columns encoded in parallel and appended in
+/// order) holds, row for row, the NPZ's values, bit for bit, with the encodings the module
+/// documents: DELTA_BINARY_PACKED integers, dictionary-encoded parameters, column statistics.
+#[test]
+fn parquet_of_two_row_groups_holds_the_npz_values_with_its_documented_encodings() {
+    use parquet::basic::Encoding;
+    use parquet::file::reader::{FileReader, SerializedFileReader};
+    use parquet::file::statistics::Statistics;
+    let d = dir("rowgroups");
+    // 1025 × 1024 = 2²⁰ + 1024 points: one full row group and a short one.
+    let args = [
+        "sweep",
+        "--family",
+        "normal",
+        "--sample",
+        "normal(mu=1.5, sigma=2)",
+        "-n",
+        "300",
+        "--grid",
+        "mu=0:3:1025",
+        "--grid",
+        "sigma=1:3:1024",
+        "--strategy",
+        "suffstats",
+    ];
+    for f in ["npz", "parquet"] {
+        sweep_to(&args, f, &d.join(format!("g.{f}")), &[]);
+    }
+    let n = 1025 * 1024;
+    let reader =
+        SerializedFileReader::new(std::fs::File::open(d.join("g.parquet")).unwrap()).unwrap();
+    let meta = reader.metadata();
+    let rows: Vec<i64> = meta.row_groups().iter().map(|g| g.num_rows()).collect();
+    assert_eq!(rows, [1 << 20, n as i64 - (1 << 20)]);
+    for (g, group) in meta.row_groups().iter().enumerate() {
+        for c in group.columns() {
+            let name = c.column_path().string();
+            let encodings: Vec<Encoding> = c.encodings().collect();
+            match name.as_str() {
+                "index" | "outside_support" => {
+                    assert!(encodings.contains(&Encoding::DELTA_BINARY_PACKED), "{name}")
+                }
+                "mu" | "sigma" => {
+                    assert!(c.dictionary_page_offset().is_some(), "{name}");
+                    assert!(encodings.contains(&Encoding::RLE_DICTIONARY), "{name}");
+                }
+                _ => assert!(encodings.contains(&Encoding::PLAIN), "{name}"),
+            }
+            if name == "index" {
+                let lo = g as i64 * (1 << 20);
+                match c.statistics() {
+                    Some(Statistics::Int64(s)) => {
+                        assert_eq!(
+                            (s.min_opt(), s.max_opt()),
+                            (Some(&lo), Some(&(lo + rows[g] - 1)))
+                        )
+                    }
+                    s => panic!("index statistics {s:?}"),
+                }
+            }
+        }
+    }
+    let (pq, _) = read_parquet(&d.join("g.parquet"));
+    let mut npz = read_npz(&d.join("g.npz"));
+    for (name, values) in &pq {
+        let arr = npz.remove(name.as_str()).unwrap();
+        let want: Vec<f64> = if matches!(name.as_str(), "index" | "outside_support") {
+            arr.into_vec::<i64>()
+                .unwrap()
+                .into_iter()
+                .map(|x| x as f64)
+                .collect()
+        } else {
+            arr.into_vec::<f64>().unwrap()
+        };
+        assert_eq!(values.len(), n, "{name}");
+        assert!(
+            values
+                .iter()
+                .zip(&want)
+                .all(|(a, b)| a.to_bits() == b.to_bits()),
+            "{name}: the Parquet and NPZ values differ"
+        );
+    }
+    assert_eq!(pq["index"], (0..n).map(|i| i as f64).collect::<Vec<_>>());
+}
+
 /// Acceptance: NumPy reads the NPZ and pandas (pyarrow) the Parquet file with the JSON's numbers.
 /// Needs python3 with numpy, pandas and pyarrow: skipped with a note when they are missing,
 /// except under CI=true, where a missing package fails the test.

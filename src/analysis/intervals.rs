@@ -29,6 +29,7 @@
 use crate::engine::partials::Partials;
 use crate::model::grid::{Grid, Spacing};
 use crate::model::{Domain, Family};
+use rayon::prelude::*;
 use statrs::distribution::{ChiSquared, Continuous, ContinuousCDF, Normal};
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -164,17 +165,31 @@ fn strides(grid: &Grid) -> Vec<usize> {
     s
 }
 
-/// Profile S over the given axes (max over all others), flattened row-major over `keep`.
+/// Points per block of the parallel profile passes (a whole number of runs each).
+const PROFILE_BLOCK: usize = 1 << 15;
+
+/// Profile S over the given axes (max over all others), flattened row-major over `keep`:
+/// out[k] = max{S(θᵢ) : point i has the coordinates k on the kept axes}, −∞ where none is
+/// finite or above −∞ (NaN never wins). The same values, bit for bit, as the point-by-point
+/// maximum in grid order: a block's maxima are merged with the next block's, the earlier kept
+/// on ties.
 fn profile(grid: &Grid, p: &Partials, keep: &[usize]) -> Vec<f64> {
     let axes = grid.axes();
-    let st = strides(grid);
     let len: usize = keep.iter().map(|&a| axes[a].values.len()).product();
-    let mut out = vec![f64::NEG_INFINITY; len];
+    let Some(last) = axes.len().checked_sub(1) else {
+        return vec![f64::NEG_INFINITY; len];
+    };
+    // Every axis with more than one value kept, in grid order: the profile is S itself.
+    let kept = |a: usize| keep.contains(&a) || axes[a].values.len() == 1;
+    if len == p.len() && keep.windows(2).all(|w| w[0] < w[1]) && (0..axes.len()).all(kept) {
+        return (0..p.len())
+            .into_par_iter()
+            .map(|i| p.loglik(i).max(f64::NEG_INFINITY))
+            .collect();
+    }
+    let st = strides(grid);
     // Points in grid order, by runs along the last axis (stride 1), over which only that axis'
     // coordinate changes: the index into `out` is found once per run.
-    let Some(last) = axes.len().checked_sub(1) else {
-        return out;
-    };
     let run = axes[last].values.len().max(1);
     let mut step = 0;
     let mut mult = 1;
@@ -184,25 +199,91 @@ fn profile(grid: &Grid, p: &Partials, keep: &[usize]) -> Vec<f64> {
         }
         mult *= axes[a].values.len();
     }
-    for start in (0..p.len()).step_by(run) {
-        let mut k0 = 0;
-        for &a in keep {
-            let c = if a == last {
-                0
-            } else {
-                (start / st[a]) % axes[a].values.len()
-            };
-            k0 = k0 * axes[a].values.len() + c;
-        }
-        for i in start..(start + run).min(p.len()) {
-            let k = k0 + (i - start) * step;
-            let v = p.loglik(i);
-            if v > out[k] {
-                out[k] = v;
+    let block = |range: std::ops::Range<usize>| {
+        let mut out = vec![f64::NEG_INFINITY; len];
+        for start in range.step_by(run) {
+            let mut k0 = 0;
+            for &a in keep {
+                let c = if a == last {
+                    0
+                } else {
+                    (start / st[a]) % axes[a].values.len()
+                };
+                k0 = k0 * axes[a].values.len() + c;
+            }
+            for i in start..(start + run).min(p.len()) {
+                let k = k0 + (i - start) * step;
+                let v = p.loglik(i);
+                if v > out[k] {
+                    out[k] = v;
+                }
             }
         }
+        out
+    };
+    // Blocks in parallel only where each block's own output is small beside its points.
+    let per = PROFILE_BLOCK.div_ceil(run) * run;
+    if len.saturating_mul(16) > per || p.len() <= per {
+        return block(0..p.len());
     }
-    out
+    (0..p.len().div_ceil(per))
+        .into_par_iter()
+        .map(|b| block(b * per..((b + 1) * per).min(p.len())))
+        .reduce_with(|mut a, b| {
+            for (x, y) in a.iter_mut().zip(b) {
+                if y > *x {
+                    *x = y;
+                }
+            }
+            a
+        })
+        .unwrap_or_else(|| vec![f64::NEG_INFINITY; len])
+}
+
+/// Per position k along axis `a`: the largest S(θᵢ) over the points at that position and the
+/// first such point i in grid order (strictly larger values win, so NaN and −∞ never do);
+/// `(−∞, usize::MAX)` where no point has a value above −∞.
+pub(crate) fn axis_best(grid: &Grid, p: &Partials, a: usize) -> Vec<(f64, usize)> {
+    let axes = grid.axes();
+    let n_a = axes[a].values.len();
+    let stride: usize = axes[a + 1..].iter().map(|x| x.values.len()).product();
+    let none = (f64::NEG_INFINITY, usize::MAX);
+    let offset = grid.offset();
+    // Points [lo, hi): position ⌊(i + offset)/stride⌋ mod n_a, constant over runs of `stride`.
+    let block = |lo: usize, hi: usize| {
+        let mut best = vec![none; n_a];
+        let mut i = lo;
+        while i < hi {
+            let g = i + offset;
+            let k = (g / stride) % n_a;
+            let end = hi.min(i + (stride - g % stride));
+            let b = &mut best[k];
+            for j in i..end {
+                let s = p.loglik(j);
+                if s > b.0 {
+                    *b = (s, j);
+                }
+            }
+            i = end;
+        }
+        best
+    };
+    let per = PROFILE_BLOCK;
+    if n_a.saturating_mul(16) > per || p.len() <= per {
+        return block(0, p.len());
+    }
+    (0..p.len().div_ceil(per))
+        .into_par_iter()
+        .map(|b| block(b * per, ((b + 1) * per).min(p.len())))
+        .reduce_with(|mut a, b| {
+            for (x, y) in a.iter_mut().zip(b) {
+                if y.0 > x.0 {
+                    *x = y;
+                }
+            }
+            a
+        })
+        .unwrap_or_else(|| vec![none; n_a])
 }
 
 /// The axis coordinate: θ, or ln θ on log-spaced axes.
@@ -571,7 +652,9 @@ mod tests {
     }
 
     /// [`profile`] by runs along the last axis is the maximum point by point, in grid order
-    /// (which of +0 and −0 is kept included), over any kept axes, with a fixed last axis too.
+    /// (which of +0 and −0 is kept included; NaN never kept), over any kept axes, with a fixed
+    /// last axis too, on grids small enough for one block and large enough for parallel blocks
+    /// and for the copy of S where every axis is kept.
     #[test]
     fn profile_by_runs_is_the_point_by_point_maximum() {
         fn by_points(grid: &Grid, p: &Partials, keep: &[usize]) -> Vec<f64> {
@@ -607,6 +690,21 @@ mod tests {
                 "mu2=1:2:2",
                 "sigma2=1",
             ][..],
+            // Large enough for the parallel blocks (120,000 and 60,000 points).
+            &[
+                "w=0.2:0.4:30",
+                "mu1=-1:0:40",
+                "sigma1=0.5:1:50",
+                "mu2=2",
+                "sigma2=1:2:2",
+            ][..],
+            &[
+                "w=0.2:0.4:2",
+                "mu1=-1:0:3",
+                "sigma1=0.5:1:10000",
+                "mu2=1",
+                "sigma2=1",
+            ][..],
         ] {
             let g = grid(fam, specs);
             let p = Partials {
@@ -614,6 +712,7 @@ mod tests {
                     .map(|i| match i % 11 {
                         0 => 0.0,
                         1 => -0.0,
+                        2 => f64::NAN,
                         _ => -((i * 7919 % 101) as f64),
                     })
                     .collect(),
@@ -629,12 +728,65 @@ mod tests {
                 &[2, 4],
                 &[4, 0],
                 &[1, 3],
+                &[0, 1, 2, 4],
+                &[0, 1, 2, 3],
                 &[0, 1, 2, 3, 4],
             ] {
                 let (a, b) = (profile(&g, &p, keep), by_points(&g, &p, keep));
                 assert_eq!(a.len(), b.len());
                 for (x, y) in a.iter().zip(&b) {
                     assert_eq!(x.to_bits(), y.to_bits(), "{specs:?} {keep:?}");
+                }
+            }
+        }
+    }
+
+    /// `axis_best` (parallel blocks, runs along the axis) is the first point with the largest S
+    /// at each position of a scan in grid order, on whole grids and on shards of them.
+    #[test]
+    fn axis_best_is_the_first_best_point_of_the_point_by_point_scan() {
+        let fam = lookup("normal_mixture").unwrap();
+        let g = grid(
+            fam,
+            &[
+                "w=0.2:0.4:30",
+                "mu1=-1:0:40",
+                "sigma1=0.5:1:50",
+                "mu2=2",
+                "sigma2=1:2:2",
+            ],
+        );
+        for (lo, hi) in [(0, g.len()), (12_345, 101_001), (0, 999), (7, 70_007)] {
+            let shard = g.range(lo, hi).unwrap();
+            let p = Partials {
+                sum: (0..shard.len())
+                    .map(|i| match i % 17 {
+                        0 => f64::NAN,
+                        1 => f64::NEG_INFINITY,
+                        // Ties across positions and within one.
+                        _ => -(((i * 7919) % 23) as f64),
+                    })
+                    .collect(),
+                outside: (0..shard.len()).map(|i| (i % 19 == 0) as u64).collect(),
+                n: 10,
+            };
+            for a in 0..5 {
+                let n_a = shard.axes()[a].values.len();
+                let mut want = vec![(f64::NEG_INFINITY, usize::MAX); n_a];
+                for i in 0..shard.len() {
+                    let b = &mut want[shard.axis_index(i, a)];
+                    if p.loglik(i) > b.0 {
+                        *b = (p.loglik(i), i);
+                    }
+                }
+                let got = axis_best(&shard, &p, a);
+                assert_eq!(got.len(), want.len());
+                for (x, y) in got.iter().zip(&want) {
+                    assert_eq!(
+                        (x.0.to_bits(), x.1),
+                        (y.0.to_bits(), y.1),
+                        "{lo}..{hi} axis {a}"
+                    );
                 }
             }
         }

@@ -479,18 +479,18 @@ fn grid_starts(grid: &Grid, partials: &Partials, bounds: &Bounds, j: usize) -> V
     };
     let ax = &grid.axes()[a];
     // Each position along the axis stands for the first position holding the same value (a
-    // list may repeat one).
+    // list may repeat one): the larger S, the earlier point on ties.
     let key = |v: f64| if v == 0.0 { 0 } else { v.to_bits() };
     let mut first_of = std::collections::HashMap::with_capacity(ax.values.len());
-    let first: Vec<usize> = (0..ax.values.len())
-        .map(|k| *first_of.entry(key(ax.values[k])).or_insert(k))
-        .collect();
-    let mut best: Vec<(f64, usize)> = vec![(f64::NEG_INFINITY, usize::MAX); ax.values.len()];
-    for i in 0..grid.len() {
-        let k = first[grid.axis_index(i, a)];
-        let s = partials.loglik(i);
-        if s > best[k].0 {
-            best[k] = (s, i);
+    let mut best = crate::analysis::intervals::axis_best(grid, partials, a);
+    for k in 0..ax.values.len() {
+        let f = *first_of.entry(key(ax.values[k])).or_insert(k);
+        if f != k {
+            let (b, d) = (best[k], best[f]);
+            if b.0 > d.0 || (b.0 == d.0 && b.1 < d.1) {
+                best[f] = b;
+            }
+            best[k] = (f64::NEG_INFINITY, usize::MAX);
         }
     }
     let mut out: Vec<GridStart> = ax
