@@ -236,16 +236,13 @@ pub fn kl_exact_column(family: &dyn Family, grid: &Grid, truth: &SampleSpec) -> 
     let col = (0..grid.len())
         .into_par_iter()
         .map_init(
-            || vec![0.0; grid.n_params()],
-            |theta, i| {
-                grid.theta_into(i, theta);
-                match family.kl_exact(&truth.theta, theta) {
-                    Some(v) => {
-                        any.store(true, Ordering::Relaxed);
-                        v
-                    }
-                    None => f64::NAN,
+            || grid.cursor(),
+            |cursor, i| match family.kl_exact(&truth.theta, cursor.theta(i)) {
+                Some(v) => {
+                    any.store(true, Ordering::Relaxed);
+                    v
                 }
+                None => f64::NAN,
             },
         )
         .collect::<Vec<f64>>();

@@ -226,8 +226,15 @@ impl PartialSums {
     /// [`PartialSums::add`] give for the same values in the same order (a value that leaves the
     /// compact form sends the point's later values of the batch after it, one by one), so
     /// batching changes neither the sums nor their representation — only the memory traffic:
-    /// one read and write of each point's state instead of one per chunk.
-    pub fn add_batch(&mut self, n: u64, values: impl Fn(usize, &mut dyn FnMut(f64, u64)) + Sync) {
+    /// one read and write of each point's state instead of one per chunk. `init` makes the state
+    /// that `values` is handed for the points of one block, which it visits in ascending order
+    /// (a [`crate::model::grid::ThetaCursor`], say).
+    pub fn add_batch<S>(
+        &mut self,
+        n: u64,
+        init: impl Fn() -> S + Sync,
+        values: impl Fn(&mut S, usize, &mut dyn FnMut(f64, u64)) + Sync,
+    ) {
         let special = &self.special;
         let rest: Vec<Rest> = self
             .fixed
@@ -236,12 +243,13 @@ impl PartialSums {
             .enumerate()
             .map(|(b, (fixed, outside))| {
                 let mut rest = Vec::new();
+                let mut state = init();
                 for (j, (f, out)) in fixed.iter_mut().zip(outside.iter_mut()).enumerate() {
                     let i = b * BLOCK + j;
                     // Once a value of point i goes to `rest`, so do its later ones, in order.
                     let mut queued = !special.is_empty() && special.contains_key(&i);
                     let (mut acc, mut o) = (*f, *out);
-                    values(i, &mut |v, vo| {
+                    values(&mut state, i, &mut |v, vo| {
                         o += vo;
                         if !queued {
                             if let Some(t) = to_fixed(v).and_then(|x| acc.checked_add(x)) {

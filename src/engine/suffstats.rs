@@ -260,9 +260,6 @@ pub fn kernel_sums_into(
 /// [`PartialSums::add_batch`]: crate::engine::partials::PartialSums::add_batch
 const BATCH_CHUNKS: usize = 64;
 
-/// Parameters at most of a grid whose chunks are batched (θ is held on the stack).
-const BATCH_PARAMS: usize = 16;
-
 /// Largest |S(θ)| bound of a batched chunk, 2¹⁰⁰⁰: below it every step of S's f64 arithmetic
 /// stays finite (a handful of roundings cannot reach f64::MAX ≈ 2¹⁰²⁴).
 const BATCH_BOUND: f64 = 1.0715086071862673e301;
@@ -318,43 +315,37 @@ fn centring_key(prep: &Prepared) -> CentringKey {
 /// The sizes of a batched grid's per-point work, each within its stack buffer.
 #[derive(Debug, Clone, Copy)]
 struct BatchDims {
-    /// Statistics, kernel constants and parameters.
+    /// Statistics and kernel constants.
     ns: usize,
     nc: usize,
-    np: usize,
     /// Whether the family's shift is linear (k(s, θ) is a θ-term).
     linear: bool,
 }
 
 impl BatchDims {
-    /// The sizes for `family` on `grid`, or `None` when one exceeds what the batch holds on the
-    /// stack (such a grid is evaluated chunk by chunk).
-    fn of(family: &dyn Family, spec: &SuffStatsSpec, grid: &Grid) -> Option<BatchDims> {
+    /// The sizes for `family`, or `None` when one exceeds what the batch holds on the stack
+    /// (such a family is evaluated chunk by chunk).
+    fn of(family: &dyn Family, spec: &SuffStatsSpec) -> Option<BatchDims> {
         let d = BatchDims {
             ns: spec.form.n_stats(family.n_features()),
             nc: family.n_kernel_consts(),
-            np: grid.n_params(),
             linear: family.shift() == Shift::Linear,
         };
-        (d.ns <= MAX_STATS && d.nc <= MAX_KERNEL_CONSTS && d.np <= BATCH_PARAMS).then_some(d)
+        (d.ns <= MAX_STATS && d.nc <= MAX_KERNEL_CONSTS).then_some(d)
     }
 
-    /// Point p's θ-terms ([`theta_terms_at`]) and, for a valid θ, its η then κ in `v[..=ns]`
-    /// ([`natural_at`]), at the centring of `prep` — what the caches of the chunk-by-chunk path
-    /// hold for it.
+    /// The θ-terms ([`theta_terms_at`]) of the point θ and, for a valid θ, its η then κ in
+    /// `v[..=ns]` ([`natural_at`]), at the centring of `prep` — what the caches of the
+    /// chunk-by-chunk path hold for it.
     #[inline]
     fn point(
         &self,
         family: &dyn Family,
         spec: &SuffStatsSpec,
-        grid: &Grid,
         prep: &Prepared,
-        p: usize,
+        theta: &[f64],
         v: &mut [f64; MAX_STATS + 1],
     ) -> Option<(f64, f64)> {
-        let mut theta = [0.0; BATCH_PARAMS];
-        let theta = &mut theta[..self.np];
-        grid.theta_into(p, theta);
         let mut c = [0.0; MAX_KERNEL_CONSTS];
         let terms = theta_terms_at(family, self.linear, prep, theta, &mut c[..self.nc]);
         if terms.is_some() {
@@ -382,26 +373,31 @@ fn theta_bounds(
     dims: BatchDims,
 ) -> Option<ThetaBounds> {
     let ns = dims.ns;
-    (0..grid.len())
+    // Blocks of consecutive points, each visited in order by one cursor.
+    const POINTS: usize = 1 << 14;
+    (0..grid.len().div_ceil(POINTS))
         .into_par_iter()
-        .try_fold(ThetaBounds::default, |acc, p| {
-            let mut v = [0.0; MAX_STATS + 1];
-            let Some((a, k_shift)) = dims.point(family, spec, grid, prep, p, &mut v) else {
-                return Some(acc);
-            };
-            if !(a.is_finite() && k_shift.is_finite() && v[..=ns].iter().all(|x| x.is_finite())) {
-                return None;
+        .map(|b| {
+            let mut cursor = grid.cursor();
+            let mut acc = ThetaBounds::default();
+            for p in b * POINTS..((b + 1) * POINTS).min(grid.len()) {
+                let mut v = [0.0; MAX_STATS + 1];
+                let Some((a, k_shift)) = dims.point(family, spec, prep, cursor.theta(p), &mut v)
+                else {
+                    continue;
+                };
+                if !(a.is_finite() && k_shift.is_finite() && v[..=ns].iter().all(|x| x.is_finite()))
+                {
+                    return None;
+                }
+                acc.a = acc.a.max(a.abs());
+                acc.k_shift = acc.k_shift.max(k_shift.abs());
+                acc.kappa = acc.kappa.max(v[ns].abs());
+                for (e, x) in acc.eta.iter_mut().zip(&v[..ns]) {
+                    *e = e.max(x.abs());
+                }
             }
-            let mut eta = [0.0; MAX_STATS];
-            for (e, x) in eta.iter_mut().zip(&v[..ns]) {
-                *e = x.abs();
-            }
-            Some(acc.max(ThetaBounds {
-                a: a.abs(),
-                k_shift: k_shift.abs(),
-                kappa: v[ns].abs(),
-                eta,
-            }))
+            Some(acc)
         })
         .try_reduce(ThetaBounds::default, |x, y| Some(x.max(y)))
 }
@@ -471,7 +467,7 @@ impl SuffStats {
             }
             _ => None,
         };
-        let dims = BatchDims::of(family, &spec, grid);
+        let dims = BatchDims::of(family, &spec);
         Ok(SuffStats {
             family,
             grid: grid.clone(),
@@ -531,16 +527,20 @@ impl SuffStats {
         let ns = dims.ns;
         let at = &pending[0].prep;
         let n: u64 = pending.iter().map(|c| c.prep.n as u64).sum();
-        self.tally.sums.add_batch(n, |p, emit| {
-            let mut v = [0.0; MAX_STATS + 1];
-            let terms = dims.point(family, spec, grid, at, p, &mut v);
-            for ch in &pending {
-                let n_in = ch.prep.n_inside as f64;
-                let k = natural_sum(&v[..=ns], &ch.t, n_in);
-                let (s, o) = point_sum(&ch.prep, n_in, terms, k, 0.0, 0);
-                emit(s, o);
-            }
-        });
+        self.tally.sums.add_batch(
+            n,
+            || grid.cursor(),
+            |cursor, p, emit| {
+                let mut v = [0.0; MAX_STATS + 1];
+                let terms = dims.point(family, spec, at, cursor.theta(p), &mut v);
+                for ch in &pending {
+                    let n_in = ch.prep.n_inside as f64;
+                    let k = natural_sum(&v[..=ns], &ch.t, n_in);
+                    let (s, o) = point_sum(&ch.prep, n_in, terms, k, 0.0, 0);
+                    emit(s, o);
+                }
+            },
+        );
     }
 }
 

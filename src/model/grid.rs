@@ -386,6 +386,16 @@ impl Grid {
         }
     }
 
+    /// A [`ThetaCursor`] over this grid.
+    pub fn cursor(&self) -> ThetaCursor<'_> {
+        ThetaCursor {
+            grid: self,
+            at: None,
+            pos: vec![0; self.axes.len()],
+            theta: vec![0.0; self.n_params],
+        }
+    }
+
     /// The position along axis `axis` (an index into `axes()[axis].values`) of point `index`:
     /// ⌊(index + offset) / Π_{b > axis} n_b⌋ mod n_axis, the last axis varying fastest.
     pub fn axis_index(&self, index: usize, axis: usize) -> usize {
@@ -415,9 +425,82 @@ impl Grid {
     }
 }
 
+/// θ of grid points visited mostly in order, as [`Grid::theta_into`] writes them: from one
+/// point to the next the positions along the axes advance like an odometer (the last axis
+/// fastest), without the division per axis that locating an arbitrary point takes.
+pub struct ThetaCursor<'g> {
+    grid: &'g Grid,
+    /// The point whose θ and axis positions are held.
+    at: Option<usize>,
+    pos: Vec<usize>,
+    theta: Vec<f64>,
+}
+
+impl ThetaCursor<'_> {
+    /// θ of point `index` of the grid (in the family's parameter order).
+    #[inline]
+    pub fn theta(&mut self, index: usize) -> &[f64] {
+        let axes = &self.grid.axes;
+        match self.at {
+            Some(at) if at == index => {}
+            Some(at) if at + 1 == index && index < self.grid.len => {
+                for (a, ax) in axes.iter().enumerate().rev() {
+                    let k = self.pos[a] + 1;
+                    if k < ax.values.len() {
+                        self.pos[a] = k;
+                        self.theta[ax.param] = ax.values[k];
+                        break;
+                    }
+                    self.pos[a] = 0;
+                    self.theta[ax.param] = ax.values[0];
+                }
+            }
+            _ => {
+                let mut i = index + self.grid.offset;
+                for (a, ax) in axes.iter().enumerate().rev() {
+                    let n = ax.values.len();
+                    self.pos[a] = i % n;
+                    self.theta[ax.param] = ax.values[self.pos[a]];
+                    i /= n;
+                }
+            }
+        }
+        self.at = Some(index);
+        &self.theta
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The cursor's θ is `theta_into`'s, point after point, after jumps and on shards.
+    #[test]
+    fn cursor_theta_is_theta_into_in_order_and_after_jumps() {
+        let fam = crate::model::lookup("normal_mixture").unwrap();
+        let specs = [
+            "sigma2=1:2:3",
+            "w=0.2:0.4:2",
+            "mu1=-1:0:4",
+            "mu2=2",
+            "sigma1=0.5,0.7",
+        ];
+        let g = Grid::new(
+            fam,
+            specs.iter().map(|s| AxisSpec::parse(s).unwrap()).collect(),
+        )
+        .unwrap();
+        for (lo, hi) in [(0, g.len()), (5, 41), (47, 48)] {
+            let r = g.range(lo, hi).unwrap();
+            let mut c = r.cursor();
+            let mut want = vec![0.0; r.n_params()];
+            let order: Vec<usize> = (0..r.len()).chain([3, 2, 2, 0, r.len() - 1, 1]).collect();
+            for i in order.into_iter().filter(|&i| i < r.len()) {
+                r.theta_into(i, &mut want);
+                assert_eq!(c.theta(i), &want[..], "{lo}..{hi} point {i}");
+            }
+        }
+    }
     use crate::model::lookup;
 
     #[test]
