@@ -881,6 +881,52 @@ mod tests {
     use crate::model::lookup;
     use crate::model::sample_spec::SampleSpec;
 
+    /// `grid_starts` picks, per distinct axis value (a list may repeat one), the first point in
+    /// grid order with the largest S — what a scan of every point gives — on a grid large enough
+    /// for the parallel blocks, with ties, −∞ and NaN.
+    #[test]
+    fn grid_starts_are_the_first_best_points_of_a_scan_per_distinct_value() {
+        let fam = lookup("normal").unwrap();
+        let g = grid(fam, &["mu=0.5,1,0.5,2,1,3", "sigma=1:3:20000"]);
+        let p = Partials {
+            sum: (0..g.len())
+                .map(|i| match i % 29 {
+                    0 => f64::NAN,
+                    1 => f64::NEG_INFINITY,
+                    _ => -(((i * 7919) % 31) as f64),
+                })
+                .collect(),
+            outside: vec![0; g.len()],
+            n: 10,
+        };
+        let bounds = Bounds::new(fam, &g, WIDEN);
+        for (j, a) in [(0, 0), (1, 1)] {
+            let ax = &g.axes()[a];
+            let mut want: Vec<(f64, (f64, usize))> = Vec::new();
+            for i in 0..g.len() {
+                let v = ax.values[g.axis_index(i, a)];
+                let s = p.loglik(i);
+                let at = match want.iter().position(|(w, _)| *w == v) {
+                    Some(k) => k,
+                    None => {
+                        want.push((v, (f64::NEG_INFINITY, usize::MAX)));
+                        want.len() - 1
+                    }
+                };
+                if s > want[at].1 .0 {
+                    want[at].1 = (s, i);
+                }
+            }
+            let mut want: Vec<GridStart> = want
+                .into_iter()
+                .filter(|(_, b)| b.1 != usize::MAX)
+                .map(|(v, b)| (bounds.u(j, v), g.theta(b.1)))
+                .collect();
+            want.sort_by(|x, y| x.0.total_cmp(&y.0));
+            assert_eq!(grid_starts(&g, &p, &bounds, j), want, "param {j}");
+        }
+    }
+
     /// Normal μ with σ profiled: Pμ(v) = −(n/2)·ln(σ̂² + (v − x̄)²) + const exactly, so the
     /// interval is x̄ ± σ̂·√(e^(q/n) − 1), whatever the grid.
     #[test]
