@@ -103,6 +103,19 @@ fn read_npz(
     out
 }
 
+/// An NPZ column as f64: the integer ones (`index`, `outside_support`) converted.
+fn npz_f64(arr: npyz::NpyFile<std::io::Cursor<Vec<u8>>>, name: &str) -> Vec<f64> {
+    if matches!(name, "index" | "outside_support") {
+        arr.into_vec::<i64>()
+            .unwrap()
+            .into_iter()
+            .map(|x| x as f64)
+            .collect()
+    } else {
+        arr.into_vec::<f64>().unwrap()
+    }
+}
+
 /// Parquet columns by name: f64 (integers converted), read with the parquet crate's row API.
 fn read_parquet(path: &Path) -> (std::collections::HashMap<String, Vec<f64>>, Option<String>) {
     use parquet::file::reader::{FileReader, SerializedFileReader};
@@ -151,15 +164,7 @@ fn npz_and_parquet_read_back_in_rust_hold_the_json_numbers() {
     for name in COLUMNS {
         let arr = npz.remove(name).unwrap();
         assert_eq!(arr.shape(), &[143]);
-        let values: Vec<f64> = if name == "outside_support" {
-            arr.into_vec::<i64>()
-                .unwrap()
-                .into_iter()
-                .map(|x| x as f64)
-                .collect()
-        } else {
-            arr.into_vec::<f64>().unwrap()
-        };
+        let values = npz_f64(arr, name);
         same(&json_column(&json, name), &values, &format!("npz {name}"));
     }
     let index = npz.remove("index").unwrap().into_vec::<i64>().unwrap();
@@ -259,15 +264,7 @@ fn parquet_of_two_row_groups_holds_the_npz_values_with_its_documented_encodings(
     let mut npz = read_npz(&d.join("g.npz"));
     for (name, values) in &pq {
         let arr = npz.remove(name.as_str()).unwrap();
-        let want: Vec<f64> = if matches!(name.as_str(), "index" | "outside_support") {
-            arr.into_vec::<i64>()
-                .unwrap()
-                .into_iter()
-                .map(|x| x as f64)
-                .collect()
-        } else {
-            arr.into_vec::<f64>().unwrap()
-        };
+        let want = npz_f64(arr, name);
         assert_eq!(values.len(), n, "{name}");
         assert!(
             values
